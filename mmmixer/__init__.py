@@ -1,0 +1,14 @@
+"""MLP-Mixer for OpenMMLab: backbone, configs, weight converters, detection support.
+
+Importing mmmixer registers its models and makes mmengine load local checkpoints safely
+(``weights_only`` with an explicit allow-list, see :mod:`mmmixer.checkpoint`).
+"""
+
+from . import checkpoint as _checkpoint
+from .version import __version__
+
+_checkpoint.install()
+
+from . import engine, models  # noqa: E402  (registers the models after the loader is installed)
+
+__all__ = ["__version__", "engine", "models"]

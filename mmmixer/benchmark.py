@@ -1,0 +1,328 @@
+"""Throughput and memory of Mixer implementations (mmmixer, timm, mmpretrain), measured fairly.
+
+All implementations run the same arch, batch, dtype and thread count, interleaved (A B C A B C ...)
+after a warm-up, and the median of the repeats is reported. The same run measures the device's
+matrix-multiply rate, so the table also says what fraction of it each model reaches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+# name -> (arch, patch)
+VARIANTS = {
+    's32': ('s', 32),
+    's16': ('s', 16),
+    'b32': ('b', 32),
+    'b16': ('b', 16),
+    'l32': ('l', 32),
+    'l16': ('l', 16),
+    # Seconds-long smoke runs (CI): a tiny custom arch.
+    'tiny': (dict(embed_dims=64, num_layers=2, tokens_mlp_dims=32, channels_mlp_dims=256), 16),
+}
+IMPLEMENTATIONS = ('mmmixer', 'timm', 'mmpretrain')
+DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+
+@dataclass
+class Settings:
+    variant: str = 'b16'
+    batch_size: int = 8
+    img_size: int = 224
+    device: str = 'cpu'
+    dtype: str = 'fp32'
+    threads: int = 2
+    warmup: int = 2
+    repeats: int = 5
+    channels_last: bool = False
+    compile: bool = False
+    with_cp: bool = False
+    modes: tuple[str, ...] = ('inference', 'train')
+    implementations: tuple[str, ...] = IMPLEMENTATIONS
+
+
+@dataclass
+class Result:
+    implementation: str
+    mode: str
+    images_per_second: float
+    seconds_per_batch: list[float]
+    peak_memory_mb: float
+    matmul_fraction: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- models
+def _spec(variant: str):
+    from mmmixer.converters.mixer import MixerSpec
+    from mmmixer.models.backbones.mlp_mixer import ARCH_ZOO
+
+    arch, patch = VARIANTS[variant]
+    dims = ARCH_ZOO[arch] if isinstance(arch, str) else arch
+    return MixerSpec(**dims, patch_size=patch, grid=(224 // patch, 224 // patch), in_channels=3, num_classes=1000)
+
+
+class _TensorMode(nn.Module):
+    """An mmpretrain classifier called like a plain module (images -> logits)."""
+
+    def __init__(self, classifier: nn.Module):
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.classifier(images, mode='tensor')
+
+
+def build_model(implementation: str, settings: Settings) -> nn.Module:
+    """The same classifier (1000 classes) from each implementation."""
+    spec = _spec(settings.variant)
+    if implementation == 'timm':
+        from mmmixer.converters.mixer import build_timm_reference
+
+        model = build_timm_reference(spec)
+        if settings.with_cp:
+            model.set_grad_checkpointing(True)
+        return model
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    from mmmixer.converters.mixer import classifier_config
+
+    config = classifier_config(spec)
+    if implementation == 'mmpretrain':
+        arch = spec.arch_name or spec.arch
+        config['backbone'] = dict(type='MlpMixer', arch=arch, img_size=224, patch_size=spec.patch_size)
+    elif settings.with_cp:
+        config['backbone']['with_cp'] = True
+    init_default_scope('mmpretrain')
+    return _TensorMode(MODELS.build(config))
+
+
+# ----------------------------------------------------------------------------- measuring
+class PeakMemory:
+    """Peak memory during a block: CUDA's allocator peak, or sampled process RSS on CPU."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.peak_bytes = 0
+
+    @staticmethod
+    def _rss() -> int:
+        with open('/proc/self/statm') as f:
+            return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+    def __enter__(self):
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self._base = torch.cuda.memory_allocated()
+        else:
+            self._base = self._rss()
+            self._stop = threading.Event()
+            self._peak = self._base
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self._peak = max(self._peak, self._rss())
+            time.sleep(0.002)
+
+    def __exit__(self, *exc):
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize()
+            self.peak_bytes = torch.cuda.max_memory_allocated() - self._base
+        else:
+            self._stop.set()
+            self._thread.join()
+            self.peak_bytes = self._peak - self._base
+        return False
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def matmul_rate(device: torch.device, dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float:
+    """Median FLOP/s of a size x size matrix product (sgemm for fp32)."""
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    torch.mm(a, b)
+    times = []
+    for _ in range(repeats):
+        _synchronize(device)
+        start = time.perf_counter()
+        torch.mm(a, b)
+        _synchronize(device)
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times)
+
+
+def forward_flops_per_image(variant: str) -> float:
+    """Multiply-adds x 2 of one forward pass at 224 px (stem, blocks, head)."""
+    spec = _spec(variant)
+    n, c = spec.grid[0] * spec.grid[1], spec.embed_dims
+    macs = n * c * 3 * spec.patch_size**2  # stem
+    macs += spec.num_layers * (2 * n * spec.tokens_mlp_dims * c + 2 * n * spec.channels_mlp_dims * c)
+    macs += c * spec.num_classes
+    return 2.0 * macs
+
+
+def _step_function(model: nn.Module, mode: str, settings: Settings, device: torch.device) -> Callable[[], None]:
+    images = torch.randn(settings.batch_size, 3, settings.img_size, settings.img_size, device=device)
+    if settings.channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    dtype = DTYPES[settings.dtype]
+    autocast = (
+        torch.autocast(device_type=device.type, dtype=dtype) if dtype != torch.float32 else nullcontext()
+    )
+    if mode == 'inference':
+        model.eval()
+
+        def step():
+            with torch.no_grad(), autocast:
+                model(images)
+
+        return step
+    model.train()
+    labels = torch.randint(0, 1000, (settings.batch_size,), device=device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step():
+        with autocast:
+            loss = nn.functional.cross_entropy(model(images).float(), labels)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step
+
+
+def run_benchmark(settings: Settings, log=print) -> dict:
+    torch.set_num_threads(settings.threads)
+    device = torch.device(settings.device)
+    dtype = DTYPES[settings.dtype]
+    rate = matmul_rate(device, dtype)
+    flops = forward_flops_per_image(settings.variant)
+    log(f'matmul rate ({settings.dtype}, 2048^2): {rate / 1e9:.1f} GFLOP/s; forward {flops / 1e9:.2f} GFLOP/image')
+
+    results = []
+    for mode in settings.modes:
+        models = {}
+        for name in settings.implementations:
+            torch.manual_seed(0)
+            model = build_model(name, settings).to(device)
+            if settings.channels_last:
+                model = model.to(memory_format=torch.channels_last)
+            if settings.compile:
+                model = torch.compile(model)
+            models[name] = _step_function(model, mode, settings, device)
+        for step in models.values():
+            for _ in range(settings.warmup):
+                step()
+        times = {name: [] for name in models}
+        peaks = dict.fromkeys(models, 0.0)
+        for _ in range(settings.repeats):
+            for name, step in models.items():  # interleaved: A B C A B C ...
+                with PeakMemory(device) as memory:
+                    _synchronize(device)
+                    start = time.perf_counter()
+                    step()
+                    _synchronize(device)
+                    times[name].append(time.perf_counter() - start)
+                peaks[name] = max(peaks[name], memory.peak_bytes / 2**20)
+        for name in models:
+            seconds = statistics.median(times[name])
+            throughput = settings.batch_size / seconds
+            work = flops * (3 if mode == 'train' else 1)  # backward ~ 2x forward
+            results.append(
+                Result(name, mode, throughput, times[name], peaks[name], matmul_fraction=throughput * work / rate)
+            )
+        del models
+    return dict(
+        settings={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(settings).items()},
+        torch=torch.__version__,
+        matmul_gflops=rate / 1e9,
+        forward_gflop_per_image=flops / 1e9,
+        results=[asdict(r) for r in results],
+    )
+
+
+def format_table(report: dict) -> str:
+    lines = [
+        f'| implementation | mode | img/s | x fastest other | peak MB | % of matmul rate |',
+        '|---|---|---|---|---|---|',
+    ]
+    results = report['results']
+    for r in results:
+        others = [o['images_per_second'] for o in results if o['mode'] == r['mode'] and o is not r]
+        ratio = f"{r['images_per_second'] / max(others):.2f}" if others else '-'
+        lines.append(
+            f"| {r['implementation']} | {r['mode']} | {r['images_per_second']:.2f} | {ratio} | "
+            f"{r['peak_memory_mb']:.0f} | {100 * r['matmul_fraction']:.0f}% |"
+        )
+    return '\n'.join(lines)
+
+
+def write_json(report: dict, path: str) -> None:
+    tmp = f'{path}.tmp-{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(report, f, indent=2)
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------- data side
+class _PipelineDataset(torch.utils.data.Dataset):
+    def __init__(self, paths: list[str], pipeline_cfg: list):
+        self.paths, self.pipeline_cfg, self.pipeline = paths, pipeline_cfg, None
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        if self.pipeline is None:  # built in the worker process
+            from mmengine.dataset import Compose
+            from mmengine.registry import init_default_scope
+
+            init_default_scope('mmpretrain')
+            self.pipeline = Compose(self.pipeline_cfg)
+        return self.pipeline(dict(img_path=self.paths[index]))['inputs']
+
+
+def pipeline_throughput(config: str, num_images: int = 64, workers: int = 2, size=(375, 500)) -> float:
+    """Images/s of a config's test pipeline (decode + resize + crop) on JPEGs of ImageNet's typical size."""
+    import tempfile
+
+    import numpy as np
+    from mmengine.config import Config
+    from PIL import Image
+
+    pipeline = Config.fromfile(config).test_dataloader.dataset.pipeline
+    with tempfile.TemporaryDirectory() as folder:
+        rng = np.random.default_rng(0)
+        paths = []
+        for i in range(8):  # a few distinct files, read repeatedly
+            path = os.path.join(folder, f'{i}.JPEG')
+            # Smooth content compresses like a photo; pure noise would make decoding unrealistically slow.
+            base = rng.integers(0, 256, (size[0] // 25, size[1] // 25, 3), dtype=np.uint8)
+            Image.fromarray(base).resize(size[::-1], Image.BICUBIC).save(path, quality=90)
+            paths.append(path)
+        dataset = _PipelineDataset([paths[i % 8] for i in range(num_images)], pipeline)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=8, num_workers=workers, collate_fn=list)
+        iterator = iter(loader)
+        next(iterator)  # start-up of the workers is not throughput
+        start = time.perf_counter()
+        count = sum(len(batch) for batch in iterator)
+        return count / (time.perf_counter() - start)

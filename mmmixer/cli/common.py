@@ -1,0 +1,85 @@
+"""Pieces shared by the train and test command lines."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--work-dir', help='directory for logs and checkpoints')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value (lists: key="[a,b]"); merged after the other flags',
+    )
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def set_local_rank(args: argparse.Namespace) -> None:
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+
+
+def default_work_dir(config_path: str) -> str:
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def load_config(path: str) -> Config:
+    if not osp.isfile(path):
+        raise SystemExit(f'error: config file {path} does not exist')
+    return Config.fromfile(path)
+
+
+def _dataset_paths(dataset: dict) -> list[str]:
+    """The folders/files a dataset config needs, resolved against its data_root."""
+    if 'dataset' in dataset:  # wrappers such as RepeatDataset / ClassBalancedDataset
+        return _dataset_paths(dataset['dataset'])
+    if 'datasets' in dataset:  # ConcatDataset
+        return [path for child in dataset['datasets'] for path in _dataset_paths(child)]
+    root = dataset.get('data_root') or ''
+    paths = []
+    prefix = dataset.get('data_prefix') or dataset.get('split')  # mmpretrain's ImageNet reads root/<split>
+    prefixes = prefix.values() if isinstance(prefix, dict) else [prefix]
+    paths += [osp.join(root, p) for p in prefixes if isinstance(p, str) and p]
+    ann_file = dataset.get('ann_file')
+    if isinstance(ann_file, str) and ann_file:
+        paths.append(osp.join(root, ann_file))
+    if not paths and root:
+        paths.append(root)
+    return paths
+
+
+def check_datasets_exist(cfg: Config, dataloaders: tuple[str, ...]) -> None:
+    """Fail in the first second, with the fix, when a configured dataset is not on disk.
+
+    Otherwise the error would surface later as a traceback from a dataloader worker.
+    """
+    problems = []
+    for name in dataloaders:
+        loader = cfg.get(name)
+        if not loader or 'dataset' not in loader:
+            continue
+        dataset = loader['dataset']
+        for path in _dataset_paths(dataset):
+            if not osp.exists(path):
+                problems.append((name, path, dataset))
+    if not problems:
+        return
+    lines = ['error: dataset not found:']
+    for name, path, _ in problems:
+        lines.append(f'  {name}: looked for {osp.abspath(path)}')
+    loaders = sorted({name for name, _, _ in problems})
+    overrides = ' '.join(f'{name}.dataset.data_root=/path/to/data' for name in loaders)
+    lines.append(
+        'Put the data there (mmpretrain ImageNet layout: data/imagenet/{train,val}, meta/{train,val}.txt), '
+        f'or point elsewhere with: --cfg-options {overrides}'
+    )
+    raise SystemExit('\n'.join(lines))

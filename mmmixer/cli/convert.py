@@ -1,0 +1,102 @@
+"""The three converter command lines (tools/model_converters/*.py).
+
+Bad input ends with exit code 2 and one line naming the problem and the fix; no output file is
+left behind (outputs are written to a temporary file and renamed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from mmmixer.converters import ConversionError
+
+
+def _parser(description: str, src_help: str, dst_help: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('src', help=src_help)
+    parser.add_argument('dst', help=dst_help)
+    parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
+    parser.add_argument(
+        '--verify', action='store_true', help='run the reference and the converted model on one batch (needs timm)'
+    )
+    parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    return parser
+
+
+def _to_mmmixer_parser(source: str) -> argparse.ArgumentParser:
+    parser = _parser(
+        f'Convert {source} MLP-Mixer weights into an mmmixer (mmengine) checkpoint',
+        f'{source} weights',
+        'output .pth (mmengine checkpoint for configs/mixer-*_in1k.py)',
+    )
+    parser.add_argument('--arch', help="expected arch ('s', 'b', 'l', 'h'); an error if the file disagrees")
+    parser.add_argument('--no-head', action='store_true', help='drop the classification head')
+    parser.add_argument('--publish', action='store_true', help='append the sha256 prefix to the output name')
+    parser.add_argument(
+        '--preprocess',
+        choices=['goog', 'miil'],
+        help="eval preprocessing recorded in meta (default: 'miil' if the file name says so, else 'goog')",
+    )
+    return parser
+
+
+def _run(program: str, convert) -> int:
+    try:
+        convert()
+    except (ConversionError, OSError) as error:
+        message = str(error) if isinstance(error, ConversionError) else f'{error.strerror or error}: {error.filename}'
+        print(f'{program}: error: {message}', file=sys.stderr)
+        return 2
+    except ImportError as error:
+        print(f'{program}: error: {error}; install it (pip install "mmmixer[convert]")', file=sys.stderr)
+        return 2
+    return 0
+
+
+# Which source formats each command reads, and the command for the others.
+SOURCES = {
+    'timm': (('torch', 'safetensors'), '.pth/.pt/.bin/.safetensors', 'jax_to_mmmixer.py'),
+    'Google': (('npz',), '.npz', 'timm_to_mmmixer.py'),
+}
+
+
+def to_mmmixer_main(source: str, argv: list[str] | None = None) -> int:
+    from mmmixer.converters import source_format, to_mmmixer
+
+    args = _to_mmmixer_parser(source).parse_args(argv)
+    program = os.path.basename(sys.argv[0])
+    formats, extensions, other_tool = SOURCES[source]
+
+    def convert():
+        if source_format(args.src) not in formats:
+            raise ConversionError(f'{args.src}: {program} reads {source} {extensions} files; use {other_tool}')
+        to_mmmixer(
+            args.src,
+            args.dst,
+            arch=args.arch,
+            no_head=args.no_head,
+            force=args.force,
+            publish=args.publish,
+            run_verify=args.verify,
+            preprocess=args.preprocess,
+            progress=not args.no_progress,
+        )
+
+    return _run(program, convert)
+
+
+def to_timm_main(argv: list[str] | None = None) -> int:
+    from mmmixer.converters import to_timm
+
+    args = _parser(
+        'Convert an mmmixer (or mmpretrain) Mixer checkpoint into timm weights',
+        'mmmixer / mmpretrain checkpoint (.pth)',
+        'output timm weights (.pth or .safetensors)',
+    ).parse_args(argv)
+    program = os.path.basename(sys.argv[0])
+    return _run(
+        program,
+        lambda: to_timm(args.src, args.dst, force=args.force, run_verify=args.verify, progress=not args.no_progress),
+    )

@@ -1,0 +1,67 @@
+"""``tools/test.py CONFIG CHECKPOINT``: evaluate a checkpoint with mmengine's Runner."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+import mmmixer  # noqa: F401  (models and safe checkpoint loading)
+from mmmixer.cli.common import add_common_arguments, check_datasets_exist, default_work_dir, load_config, set_local_rank
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', help='write the metrics (or predictions, see --out-item) to this file')
+    parser.add_argument(
+        '--out-item',
+        choices=['metrics', 'pred'],
+        default='metrics',
+        help="what --out holds: 'metrics' (JSON) or 'pred' (pickled per-sample predictions)",
+    )
+    add_common_arguments(parser)
+    return parser
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    cfg.load_from = args.checkpoint
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def _write_json_atomically(path: str, data: dict) -> None:
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = build_parser().parse_args(argv)
+    set_local_rank(args)
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
+    cfg = merge_args(load_config(args.config), args)
+    check_datasets_exist(cfg, ('test_dataloader',))
+    runner = Runner.from_cfg(cfg)
+    if args.out and args.out_item == 'pred':
+        from mmpretrain.evaluation import DumpResults
+
+        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+    metrics = runner.test()
+    if runner.rank == 0:
+        if args.out and args.out_item == 'metrics':
+            _write_json_atomically(args.out, {k: float(v) for k, v in metrics.items()})
+        summary = ', '.join(f'{k}={float(v):.2f}' for k, v in metrics.items())
+        print(f'Test results for {args.checkpoint}: {summary}')
+    return metrics

@@ -1,0 +1,83 @@
+"""``tools/train.py CONFIG``: train with mmengine's Runner, with mmpretrain's flags."""
+
+from __future__ import annotations
+
+import argparse
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+import mmmixer  # noqa: F401  (models and safe checkpoint loading)
+from mmmixer.cli.common import (
+    DATALOADERS,
+    add_common_arguments,
+    check_datasets_exist,
+    default_work_dir,
+    load_config,
+    set_local_rank,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or (no value) from the latest one in the work dir',
+    )
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision training')
+    parser.add_argument('--no-validate', action='store_true', help='do not validate during training')
+    parser.add_argument(
+        '--auto-scale-lr', action='store_true', help='scale the LR by actual batch / auto_scale_lr.base_batch_size'
+    )
+    parser.add_argument('--no-pin-memory', action='store_true', help='disable pin_memory in the dataloaders')
+    parser.add_argument(
+        '--no-persistent-workers', action='store_true', help='disable persistent_workers in the dataloaders'
+    )
+    add_common_arguments(parser)
+    return parser
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command-line flags to the config (``--cfg-options`` last, so it wins)."""
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise SystemExit('error: --auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) in the config')
+        cfg.auto_scale_lr.enable = True
+    for name in DATALOADERS:
+        loader = cfg.get(name)
+        if not loader:
+            continue
+        has_workers = loader.get('num_workers', 0) > 0
+        loader.setdefault('pin_memory', not args.no_pin_memory)
+        loader.setdefault('persistent_workers', has_workers and not args.no_persistent_workers)
+        if args.no_pin_memory:
+            loader.pin_memory = False
+        if args.no_persistent_workers or not has_workers:
+            loader.persistent_workers = False
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    set_local_rank(args)
+    cfg = merge_args(load_config(args.config), args)
+    check_datasets_exist(cfg, ('train_dataloader', 'val_dataloader'))
+    runner = Runner.from_cfg(cfg)
+    runner.train()

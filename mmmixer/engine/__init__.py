@@ -1,0 +1,3 @@
+from .layer_decay import MixerLayerDecayOptimWrapperConstructor
+
+__all__ = ['MixerLayerDecayOptimWrapperConstructor']

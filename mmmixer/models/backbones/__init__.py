@@ -1,0 +1,3 @@
+from .mlp_mixer import MlpMixer
+
+__all__ = ['MlpMixer']

@@ -1,0 +1,20 @@
+"""mmmixer's registries: its own scope, direct children of mmengine's root registries.
+
+Being a direct child of the root is what lets configs of any scope name our classes with the
+``mmmixer.`` prefix: ``dict(type='mmmixer.MlpMixer')`` works under ``default_scope='mmpretrain'``
+and ``default_scope='mmdet'`` alike, and mmengine imports ``mmmixer.registry`` (and through
+``locations`` the models) on first use. Keep ``default_scope`` at mmpretrain/mmdet: a sibling
+scope is never searched for unprefixed names.
+"""
+
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import Registry
+
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmmixer', locations=['mmmixer.models'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor',
+    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    scope='mmmixer',
+    locations=['mmmixer.engine'],
+)

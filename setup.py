@@ -1,0 +1,52 @@
+"""Install mmmixer into an existing OpenMMLab environment: ``pip install -e .[det]``.
+
+For a complete, pinned environment built from nothing use ``make setup`` (see README).
+"""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+
+def read_version() -> str:
+    namespace: dict = {}
+    exec((Path(__file__).parent / 'mmmixer' / 'version.py').read_text(), namespace)
+    return namespace['__version__']
+
+
+setup(
+    name='mmmixer',
+    version=read_version(),
+    description='MLP-Mixer backbones, configs and weight converters for OpenMMLab (mmpretrain, mmdet)',
+    long_description=Path(__file__).with_name('README.md').read_text(encoding='utf-8'),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.10',
+    packages=find_packages(include=['mmmixer', 'mmmixer.*']),
+    install_requires=[
+        'torch>=2.1',
+        'numpy',
+        'mmengine>=0.10.4,<1.0',
+        # mmpretrain 1.2 accepts mmcv < 2.4; mmdet 3.3 (the `det` extra) needs < 2.2.
+        'mmcv>=2.0.0,<2.4.0',
+        'mmpretrain>=1.2.0,<1.3',
+    ],
+    extras_require={
+        'det': ['mmdet>=3.3.0,<3.4', 'mmcv>=2.0.0,<2.2.0', 'pycocotools'],
+        'convert': ['timm>=1.0', 'safetensors>=0.4', 'tqdm'],
+        'tests': [
+            'pytest>=8',
+            'timm>=1.0',
+            'safetensors>=0.4',
+            'scikit-learn>=1.3',
+            'scikit-image>=0.22',
+            'matplotlib>=3.7',
+            'ruff>=0.6',
+        ],
+    },
+    classifiers=[
+        'Programming Language :: Python :: 3',
+        'License :: OSI Approved :: Apache Software License',
+        'Topic :: Scientific/Engineering :: Artificial Intelligence',
+    ],
+)

@@ -1,0 +1,283 @@
+"""Weight converters: formats, proof of equality, round trips, and bad input."""
+
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import timm
+import torch
+from timm.models.mlp_mixer import MlpMixer as TimmMlpMixer
+
+from mmmixer.converters import ConversionError, to_mmmixer, to_timm
+from tests.helpers import randomize_
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_timm(num_classes: int = 10) -> TimmMlpMixer:
+    model = TimmMlpMixer(num_classes=num_classes, img_size=32, patch_size=8, num_blocks=2, embed_dim=16)
+    return randomize_(model).eval()
+
+
+def google_npz(state: dict, path: Path) -> Path:
+    """Write a timm state dict in vit_jax's exact npz layout (written out here, independently of the converter)."""
+    arrays = {
+        'stem/kernel': state['stem.proj.weight'].permute(2, 3, 1, 0).numpy(),  # OIHW -> HWIO
+        'stem/bias': state['stem.proj.bias'].numpy(),
+        'pre_head_layer_norm/scale': state['norm.weight'].numpy(),
+        'pre_head_layer_norm/bias': state['norm.bias'].numpy(),
+    }
+    if 'head.weight' in state:
+        arrays['head/kernel'] = state['head.weight'].T.numpy()
+        arrays['head/bias'] = state['head.bias'].numpy()
+    blocks = {int(k.split('.')[1]) for k in state if k.startswith('blocks.')}
+    for i in blocks:
+        for j in (0, 1):
+            arrays[f'MixerBlock_{i}/LayerNorm_{j}/scale'] = state[f'blocks.{i}.norm{j + 1}.weight'].numpy()
+            arrays[f'MixerBlock_{i}/LayerNorm_{j}/bias'] = state[f'blocks.{i}.norm{j + 1}.bias'].numpy()
+            for google, ours in (('token_mixing', 'mlp_tokens'), ('channel_mixing', 'mlp_channels')):
+                arrays[f'MixerBlock_{i}/{google}/Dense_{j}/kernel'] = state[f'blocks.{i}.{ours}.fc{j + 1}.weight'].T.numpy()
+                arrays[f'MixerBlock_{i}/{google}/Dense_{j}/bias'] = state[f'blocks.{i}.{ours}.fc{j + 1}.bias'].numpy()
+    np.savez(path, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    return path
+
+
+def quiet(*args, **kwargs):
+    return None
+
+
+# ----------------------------------------------------------------------------- timm -> mmmixer
+@pytest.mark.parametrize('layout', ['plain', 'state_dict', 'model', 'state_dict_ema'])
+@pytest.mark.parametrize('extension', ['.pth', '.pt', '.bin'])
+def test_timm_torch_files_convert_and_verify(tmp_path, layout, extension):
+    state = tiny_timm().state_dict()
+    src = tmp_path / f'mixer{extension}'
+    torch.save(state if layout == 'plain' else {layout: state, 'epoch': 3}, src)
+    result = to_mmmixer(str(src), str(tmp_path / 'out.pth'), run_verify=True, log=quiet)
+    assert result.max_abs_diff is not None and result.max_abs_diff <= 1e-5
+    assert result.spec.num_classes == 10 and result.spec.grid == (4, 4) and result.spec.patch_size == 8
+
+
+def test_safetensors_source(tmp_path):
+    from safetensors.torch import save_file
+
+    src = tmp_path / 'model.safetensors'
+    save_file(tiny_timm().state_dict(), src)
+    result = to_mmmixer(str(src), str(tmp_path / 'out.pth'), run_verify=True, log=quiet)
+    assert result.max_abs_diff <= 1e-5
+
+
+def test_output_is_a_safe_mmengine_checkpoint_with_meta(tmp_path):
+    src = tmp_path / 'mixer_b16_224.goog_in21k_ft_in1k.pth'
+    torch.save(tiny_timm().state_dict(), src)
+    dst = tmp_path / 'out.pth'
+    to_mmmixer(str(src), str(dst), log=quiet)
+    checkpoint = torch.load(dst, weights_only=True)  # plain Python types only
+    assert set(checkpoint) == {'meta', 'state_dict'}
+    meta = checkpoint['meta']
+    assert meta['source'] == src.name
+    assert len(meta['source_sha256']) == 64
+    assert meta['num_classes'] == 10 and meta['arch'] == 'custom'
+    assert meta['preprocessing']['interpolation'] == 'bicubic' and meta['preprocessing']['mean'] == [127.5] * 3
+    assert meta['converter'].startswith('mmmixer ')
+    assert 'backbone.stem.proj.weight' in checkpoint['state_dict'] and 'head.fc.weight' in checkpoint['state_dict']
+
+
+@pytest.mark.slow
+def test_real_b16_layout_converts_and_loads_into_the_b16_config(tmp_path):
+    from mmengine.config import Config
+    from mmengine.runner import load_checkpoint
+
+    from mmmixer.analysis.complexity import build_model_from_config
+
+    src = tmp_path / 'jx_mixer_b16_224-76587d61.pth'
+    torch.save(randomize_(timm.create_model('mixer_b16_224', pretrained=False)).state_dict(), src)
+    dst = tmp_path / 'mixer-b16.pth'
+    result = to_mmmixer(str(src), str(dst), arch='b', run_verify=True, log=quiet)
+    assert result.spec.arch_name == 'b' and result.spec.num_classes == 1000 and result.max_abs_diff <= 1e-5
+    model = build_model_from_config(Config.fromfile(REPO / 'configs/mixer-b16_in1k.py'))
+    load_checkpoint(model, str(dst), strict=True)
+
+
+def test_any_head_or_none(tmp_path):
+    src = tmp_path / 'in21k.pth'
+    torch.save(tiny_timm(num_classes=21843).state_dict(), src)
+    assert to_mmmixer(str(src), str(tmp_path / 'a.pth'), run_verify=True, log=quiet).spec.num_classes == 21843
+    headless = to_mmmixer(str(src), str(tmp_path / 'b.pth'), no_head=True, run_verify=True, log=quiet)
+    assert headless.spec.num_classes == 0
+    assert not any(k.startswith('head') for k in torch.load(tmp_path / 'b.pth', weights_only=True)['state_dict'])
+
+
+def test_publish_appends_the_hash(tmp_path):
+    src = tmp_path / 'm.pth'
+    torch.save(tiny_timm().state_dict(), src)
+    result = to_mmmixer(str(src), str(tmp_path / 'mixer.pth'), publish=True, log=quiet)
+    path = Path(result.path)
+    assert path.name.startswith('mixer-') and len(path.stem.split('-')[-1]) == 8
+    assert not (tmp_path / 'mixer.pth').exists()
+
+
+# ----------------------------------------------------------------------------- round trips
+def test_timm_to_mmmixer_to_timm_is_bit_exact(tmp_path):
+    state = tiny_timm().state_dict()
+    torch.save(state, tmp_path / 'src.pth')
+    to_mmmixer(str(tmp_path / 'src.pth'), str(tmp_path / 'mm.pth'), log=quiet)
+    to_timm(str(tmp_path / 'mm.pth'), str(tmp_path / 'back.pth'), run_verify=True, log=quiet)
+    back = torch.load(tmp_path / 'back.pth', weights_only=True)
+    assert back.keys() == state.keys()
+    assert all(torch.equal(back[k], state[k]) for k in state)
+
+
+def test_npz_to_mmmixer_to_timm_is_bit_exact_and_verifies_against_tanh_gelu(tmp_path):
+    state = tiny_timm().state_dict()
+    npz = google_npz(state, tmp_path / 'Mixer-B_16.npz')
+    result = to_mmmixer(str(npz), str(tmp_path / 'mm.pth'), run_verify=True, log=quiet)
+    assert 'tanh' in result.reference and result.max_abs_diff <= 1e-5
+    meta = torch.load(tmp_path / 'mm.pth', weights_only=True)['meta']
+    assert meta['gelu_approximate'] == 'tanh'
+    assert meta['model_config']['backbone']['act_cfg'] == dict(type='GELU', approximate='tanh')
+    to_timm(str(tmp_path / 'mm.pth'), str(tmp_path / 'timm.safetensors'), log=quiet)
+    from safetensors.torch import load_file
+
+    back = load_file(tmp_path / 'timm.safetensors')
+    assert back.keys() == state.keys() and all(torch.equal(back[k], state[k]) for k in state)
+
+
+def test_the_gelu_choice_matters_for_google_weights():
+    """A tanh-GELU model (the JAX weights) is measurably not timm's exact-GELU function."""
+    from mmmixer.converters import infer_spec, timm_to_mmmixer_names
+    from mmmixer.converters.mixer import build_mmmixer_classifier, build_timm_reference
+
+    state = tiny_timm().state_dict()
+    spec = infer_spec(state)
+    reference = build_timm_reference(spec, 'none')
+    reference.load_state_dict(state)
+    converted = build_mmmixer_classifier(spec, 'tanh')
+    converted.load_state_dict(timm_to_mmmixer_names(state))
+    images = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        difference = (reference(images) - converted(images, mode='tensor')).abs().max().item()
+    assert difference > 1e-4
+
+
+# ----------------------------------------------------------------------------- bad input (CLI)
+def convert_cli(tool: str, *args):
+    result = subprocess.run(
+        [sys.executable, f'tools/model_converters/{tool}', *map(str, args), '--no-progress'],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return result.returncode, result.stdout, result.stderr
+
+
+def assert_one_line_error(code, stderr, *fragments):
+    assert code == 2, stderr
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and 'Traceback' not in stderr, stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_cli_converts_and_prints_the_inferred_arch(tmp_path):
+    src = tmp_path / 'm.pth'
+    torch.save(tiny_timm().state_dict(), src)
+    code, stdout, stderr = convert_cli('timm_to_mmmixer.py', src, tmp_path / 'out.pth', '--verify')
+    assert code == 0, stderr
+    assert 'patch 8, grid 4x4' in stdout and '10-class head' in stdout and 'verify: max |logits difference|' in stdout
+
+
+def test_not_a_mixer_checkpoint(tmp_path):
+    src = tmp_path / 'vit.pth'
+    torch.save(timm.create_model('vit_tiny_patch16_224', pretrained=False, depth=1).state_dict(), src)
+    dst = tmp_path / 'out.pth'
+    code, _, stderr = convert_cli('timm_to_mmmixer.py', src, dst)
+    assert_one_line_error(code, stderr, 'not an MLP-Mixer checkpoint', 'missing keys', 'stem.proj.weight')
+    assert not dst.exists() and os.listdir(tmp_path) == ['vit.pth']
+
+
+def test_truncated_file(tmp_path):
+    good = tmp_path / 'good.pth'
+    torch.save(tiny_timm().state_dict(), good)
+    bad = tmp_path / 'bad.pth'
+    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    code, _, stderr = convert_cli('timm_to_mmmixer.py', bad, tmp_path / 'out.pth')
+    assert_one_line_error(code, stderr, 'truncated or corrupt')
+    assert not (tmp_path / 'out.pth').exists()
+
+
+def test_truncated_npz(tmp_path):
+    good = google_npz(tiny_timm().state_dict(), tmp_path / 'good.npz')
+    bad = tmp_path / 'bad.npz'
+    bad.write_bytes(good.read_bytes()[:1000])
+    code, _, stderr = convert_cli('jax_to_mmmixer.py', bad, tmp_path / 'out.pth')
+    assert_one_line_error(code, stderr, 'truncated')
+
+
+def test_unknown_extension_and_wrong_tool(tmp_path):
+    src = tmp_path / 'weights.ckpt'
+    src.write_bytes(b'x')
+    code, _, stderr = convert_cli('timm_to_mmmixer.py', src, tmp_path / 'out.pth')
+    assert_one_line_error(code, stderr, "unknown extension '.ckpt'")
+    npz = google_npz(tiny_timm().state_dict(), tmp_path / 'Mixer-B_16.npz')
+    code, _, stderr = convert_cli('timm_to_mmmixer.py', npz, tmp_path / 'out.pth')
+    assert_one_line_error(code, stderr, 'use jax_to_mmmixer.py')
+
+
+def test_shape_mismatch(tmp_path):
+    state = tiny_timm().state_dict()
+    state['blocks.1.mlp_channels.fc2.weight'] = torch.zeros(16, 60)
+    torch.save(state, tmp_path / 'm.pth')
+    code, _, stderr = convert_cli('timm_to_mmmixer.py', tmp_path / 'm.pth', tmp_path / 'out.pth')
+    assert_one_line_error(code, stderr, 'shape mismatch at blocks.1.mlp_channels.fc2.weight', '(16, 60)', '(16, 64)')
+
+
+def test_existing_destination_needs_force(tmp_path):
+    torch.save(tiny_timm().state_dict(), tmp_path / 'm.pth')
+    dst = tmp_path / 'out.pth'
+    dst.write_bytes(b'keep me')
+    code, _, stderr = convert_cli('timm_to_mmmixer.py', tmp_path / 'm.pth', dst)
+    assert_one_line_error(code, stderr, 'exists', '--force')
+    assert dst.read_bytes() == b'keep me'
+    code, _, stderr = convert_cli('timm_to_mmmixer.py', tmp_path / 'm.pth', dst, '--force')
+    assert code == 0 and dst.stat().st_size > 1000
+
+
+def test_arch_that_disagrees(tmp_path):
+    torch.save(tiny_timm().state_dict(), tmp_path / 'm.pth')
+    code, _, stderr = convert_cli('timm_to_mmmixer.py', tmp_path / 'm.pth', tmp_path / 'o.pth', '--arch', 'b')
+    assert_one_line_error(code, stderr, '--arch b disagrees with the file')
+
+
+def test_unwritable_destination(tmp_path, monkeypatch):
+    torch.save(tiny_timm().state_dict(), tmp_path / 'm.pth')
+    code, _, stderr = convert_cli('timm_to_mmmixer.py', tmp_path / 'm.pth', tmp_path / 'missing' / 'o.pth')
+    assert_one_line_error(code, stderr, 'does not exist; create it first')
+    # Root may write anywhere, so simulate a read-only folder for the in-process check.
+    monkeypatch.setattr(os, 'access', lambda path, mode: False)
+    with pytest.raises(ConversionError, match='is not writable'):
+        to_mmmixer(str(tmp_path / 'm.pth'), str(tmp_path / 'o.pth'), log=quiet)
+    assert not (tmp_path / 'o.pth').exists()
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}',))
+
+
+def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / 'pwned'
+    src = tmp_path / 'evil.pth'
+    with open(src, 'wb') as f:
+        pickle.dump({'state_dict': {'x': _Payload(marker)}}, f)
+    code, _, stderr = convert_cli('timm_to_mmmixer.py', src, tmp_path / 'out.pth')
+    assert_one_line_error(code, stderr, 'refusing to load')
+    assert not marker.exists() and not (tmp_path / 'out.pth').exists()

@@ -1,0 +1,221 @@
+"""The user's main job, run as users run it: tools/*.py in subprocesses."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_DEMO_MODEL = [
+    'model.backbone.arch.embed_dims=16',
+    'model.backbone.arch.num_layers=2',
+    'model.backbone.arch.tokens_mlp_dims=8',
+    'model.backbone.arch.channels_mlp_dims=32',
+    'model.head.in_channels=16',
+]
+
+
+def run(*args, env=None, timeout=600, check=True):
+    """Run a tool with this interpreter from the repo root; return (exit code, combined output)."""
+    command = [sys.executable, *map(str, args)] if str(args[0]).endswith('.py') else list(map(str, args))
+    result = subprocess.run(
+        command,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    output = result.stdout + result.stderr
+    if check and result.returncode != 0:
+        raise AssertionError(f'{" ".join(command)} failed with {result.returncode}:\n{output[-4000:]}')
+    return result.returncode, output
+
+
+def make_imagenet_tree(root: Path, num_classes: int = 2, per_class: int = 2) -> Path:
+    """A tiny dataset in mmpretrain's ImageNet layout: {train,val}/<wnid>/*.JPEG + meta/{train,val}.txt."""
+    rng = np.random.default_rng(0)
+    (root / 'meta').mkdir(parents=True)
+    for split in ('train', 'val'):
+        lines = []
+        for label in range(num_classes):
+            folder = root / split / f'n{label:08d}'
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                pixels = rng.integers(0, 256, size=(240 + 16 * i, 260, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f'{i}.JPEG', quality=90)
+                lines.append(f'n{label:08d}/{i}.JPEG {label}')
+        (root / 'meta' / f'{split}.txt').write_text('\n'.join(lines) + '\n')
+    return root
+
+
+def imagenet_overrides(root: Path) -> list[str]:
+    return [
+        *(f'{loader}.dataset.data_root={root}' for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')),
+        *(f'{loader}.num_workers=0' for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')),
+        *(f'{loader}.batch_size=2' for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')),
+    ]
+
+
+# ----------------------------------------------------------------------------- B/16 config end to end
+@pytest.mark.slow
+def test_train_then_test_the_b16_config(tmp_path):
+    data = make_imagenet_tree(tmp_path / 'imagenet')
+    work_dir = tmp_path / 'work'
+    overrides = [
+        *imagenet_overrides(data),
+        'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=1',
+        'param_scheduler.0.end=1',
+        'param_scheduler.1.begin=1',
+        'param_scheduler.1.end=1',
+        'default_hooks.logger.interval=1',
+    ]
+    _, output = run('tools/train.py', REPO / 'configs/mixer-b16_in1k.py', '--work-dir', work_dir, '--cfg-options', *overrides)
+    checkpoint = work_dir / 'epoch_1.pth'
+    assert checkpoint.is_file(), output
+    assert 'accuracy/top1' in output  # validation ran during training
+
+    metrics_file = tmp_path / 'metrics.json'
+    _, output = run(
+        'tools/test.py', REPO / 'configs/mixer-b16_in1k.py', checkpoint, '--work-dir', work_dir, '--out',
+        metrics_file, '--cfg-options', *imagenet_overrides(data),
+    )  # fmt: skip
+    metrics = json.loads(metrics_file.read_text())
+    assert set(metrics) == {'accuracy/top1', 'accuracy/top5'}
+    assert 0.0 <= metrics['accuracy/top1'] <= 100.0
+    assert 'Test results for' in output
+
+
+def test_missing_dataset_fails_fast_with_the_fix(tmp_path):
+    code, output = run('tools/train.py', REPO / 'configs/mixer-b16_in1k.py', '--work-dir', tmp_path, check=False)
+    assert code != 0
+    assert 'dataset not found' in output
+    assert os.path.abspath('data/imagenet/train') in output or 'data/imagenet/train' in output
+    assert '--cfg-options train_dataloader.dataset.data_root=' in output
+    assert 'Traceback' not in output
+
+
+# ----------------------------------------------------------------------------- demo config: resume, DDP
+@pytest.fixture(scope='module')
+def digits_dir(tmp_path_factory):
+    from mmmixer.datasets import prepare_digits
+
+    root = tmp_path_factory.mktemp('digits') / 'digits'
+    info = prepare_digits(str(root))
+    assert (info['num_train'], info['num_val']) == (1437, 360)
+    return root
+
+
+def deterministic_demo_config(tmp_path: Path, digits: Path) -> Path:
+    """The demo config with its random crop removed, so that runs can be compared bit for bit."""
+    config = tmp_path / 'demo_deterministic.py'
+    config.write_text(
+        f"_base_ = ['{REPO / 'configs/mixer-demo_digits.py'}']\n"
+        "train_dataloader = dict(dataset=dict(data_root='{digits}', pipeline=[dict(type='LoadImageFromFile'), "
+        "dict(type='PackInputs')]), sampler=dict(shuffle=True))\n".format(digits=digits)
+        + f"val_dataloader = dict(dataset=dict(data_root='{digits}'))\n"
+        + f"test_dataloader = dict(dataset=dict(data_root='{digits}'))\n"
+        + "param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=3, eta_min=1e-5)]\n"
+        + 'train_cfg = dict(max_epochs=3, val_interval=10)\n'
+        + 'default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=5))\n'
+    )
+    return config
+
+
+def load_state(path: Path) -> dict:
+    return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
+
+
+@pytest.mark.slow
+def test_resume_gives_identical_weights(tmp_path, digits_dir):
+    config = deterministic_demo_config(tmp_path, digits_dir)
+    straight, interrupted = tmp_path / 'straight', tmp_path / 'interrupted'
+    run('tools/train.py', config, '--work-dir', straight, '--cfg-options', *TINY_DEMO_MODEL)
+    run('tools/train.py', config, '--work-dir', interrupted, '--cfg-options', *TINY_DEMO_MODEL, 'train_cfg.max_epochs=2')
+    assert not (interrupted / 'epoch_3.pth').exists()
+    _, output = run(
+        'tools/train.py', config, '--work-dir', interrupted, '--resume', interrupted / 'epoch_2.pth',
+        '--cfg-options', *TINY_DEMO_MODEL,
+    )  # fmt: skip
+    assert 'resumed epoch: 2' in output.lower() or 'Load checkpoint from' in output
+    expected, actual = load_state(straight / 'epoch_3.pth'), load_state(interrupted / 'epoch_3.pth')
+    assert expected.keys() == actual.keys()
+    for key in expected:
+        assert torch.equal(expected[key], actual[key]), key
+    # And it really trained: the weights moved away from the first epoch's.
+    assert not torch.equal(load_state(straight / 'epoch_1.pth')['head.fc.weight'], expected['head.fc.weight'])
+
+
+@pytest.mark.slow
+def test_two_process_ddp_matches_one_process(tmp_path, digits_dir):
+    config = deterministic_demo_config(tmp_path, digits_dir)
+    common = [*TINY_DEMO_MODEL, 'train_cfg.max_epochs=1', 'train_dataloader.sampler.shuffle=False']
+    run('tools/train.py', config, '--work-dir', tmp_path / 'single', '--cfg-options', *common,
+        'train_dataloader.batch_size=32')  # fmt: skip
+    _, output = run(
+        'bash', 'tools/dist_train.sh', config, 2, '--work-dir', tmp_path / 'ddp', '--cfg-options', *common,
+        'train_dataloader.batch_size=16', env={'PYTHON': sys.executable, 'PORT': '29731', 'OMP_NUM_THREADS': '1'},
+    )  # fmt: skip
+    assert 'Distributed training is enabled' in output or "world_size: 2" in output or 'distributed: True' in output
+    single, ddp = load_state(tmp_path / 'single' / 'epoch_1.pth'), load_state(tmp_path / 'ddp' / 'epoch_1.pth')
+    for key in single:
+        assert torch.allclose(single[key], ddp[key], atol=1e-4, rtol=1e-4), key
+
+
+# ----------------------------------------------------------------------------- safe checkpoints
+class _Payload:
+    """Unpickling this runs a shell command that leaves a marker file."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}',))
+
+
+def test_malicious_checkpoint_is_refused_and_never_runs(tmp_path, digits_dir):
+    marker = tmp_path / 'pwned'
+    evil = tmp_path / 'evil.pth'
+    with open(evil, 'wb') as f:
+        pickle.dump({'state_dict': {}, 'meta': _Payload(marker)}, f)
+    code, output = run(
+        'tools/test.py', REPO / 'configs/mixer-demo_digits.py', evil, '--work-dir', tmp_path / 'w',
+        '--cfg-options', f'test_dataloader.dataset.data_root={digits_dir}', check=False,
+    )  # fmt: skip
+    assert code != 0
+    assert 'refusing to load' in output and 'allow-list' in output
+    assert not marker.exists()
+
+
+def test_publish_model_strips_training_state(tmp_path):
+    source = tmp_path / 'epoch_1.pth'
+    torch.save(
+        {'meta': {'epoch': 1}, 'state_dict': {'w': torch.ones(2)}, 'optimizer': {'x': 1}, 'message_hub': {}}, source
+    )
+    _, output = run('tools/publish_model.py', source, tmp_path / 'mixer.pth')
+    (published,) = tmp_path.glob('mixer-*.pth')
+    assert published.name in output and len(published.stem.split('-')[-1]) == 8
+    content = torch.load(published, weights_only=True)
+    assert set(content) == {'meta', 'state_dict'}
+
+
+# ----------------------------------------------------------------------------- analysis
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ('config', 'params_m', 'gflops'),
+    [('configs/mixer-b16_in1k.py', 59.88, 12.61), ('configs/mixer-l16_in1k.py', 208.20, 44.57)],
+)
+def test_get_flops_matches_the_published_table(config, params_m, gflops):
+    _, output = run('tools/analysis_tools/get_flops.py', config)
+    params = float(output.split('Params: ')[1].split(' M')[0])
+    flops = float(output.split('FLOPs: ')[1].split(' G')[0])
+    assert params == pytest.approx(params_m, abs=0.005)
+    assert flops == pytest.approx(gflops, rel=0.0015)

@@ -1,0 +1,60 @@
+"""Throughput and peak memory of mmmixer vs timm vs mmpretrain Mixers (inference and training step).
+
+    python tools/analysis_tools/benchmark.py --variant b16 --batch-size 8 --threads 2 [--json out.json]
+    python tools/analysis_tools/benchmark.py --device cuda --dtype bf16 --compile
+    python tools/analysis_tools/benchmark.py --smoke        # seconds-long check of the tool itself
+"""
+
+import argparse
+
+from mmmixer.benchmark import IMPLEMENTATIONS, VARIANTS, Settings, format_table, pipeline_throughput, run_benchmark
+from mmmixer.benchmark import write_json
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--variant', default='b16', choices=sorted(VARIANTS))
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--dtype', default='fp32', choices=['fp32', 'bf16', 'fp16'], help='autocast dtype')
+    parser.add_argument('--threads', type=int, default=2, help='torch CPU threads (same for every implementation)')
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=5, help='timed repeats per implementation (median reported)')
+    parser.add_argument('--modes', nargs='+', default=['inference', 'train'], choices=['inference', 'train'])
+    parser.add_argument('--implementations', nargs='+', default=list(IMPLEMENTATIONS), choices=IMPLEMENTATIONS)
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--compile', action='store_true', help='torch.compile every model')
+    parser.add_argument('--with-cp', action='store_true', help='activation checkpointing (mmmixer and timm)')
+    parser.add_argument('--pipeline', action='store_true', help='also time the ImageNet eval pipeline, 2 workers')
+    parser.add_argument('--json', help='write the full report here')
+    parser.add_argument('--smoke', action='store_true', help='tiny model, batch 2, one repeat: checks the tool')
+    args = parser.parse_args()
+
+    settings = Settings(
+        variant='tiny' if args.smoke else args.variant,
+        batch_size=2 if args.smoke else args.batch_size,
+        device=args.device,
+        dtype=args.dtype,
+        threads=args.threads,
+        warmup=1 if args.smoke else args.warmup,
+        repeats=1 if args.smoke else args.repeats,
+        channels_last=args.channels_last,
+        compile=args.compile,
+        with_cp=args.with_cp,
+        modes=tuple(args.modes),
+        implementations=tuple(args.implementations),
+    )
+    report = run_benchmark(settings)
+    if args.pipeline:
+        report['pipeline_images_per_second'] = pipeline_throughput(
+            'configs/mixer-b16_in1k.py', num_images=16 if args.smoke else 128
+        )
+    print(format_table(report))
+    if 'pipeline_images_per_second' in report:
+        print(f"eval pipeline (decode + resize + crop, 2 workers): {report['pipeline_images_per_second']:.1f} img/s")
+    if args.json:
+        write_json(report, args.json)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,11 @@
+"""Convert timm (.pth/.pt/.bin/.safetensors) MLP-Mixer weights to an mmmixer checkpoint.
+
+    python tools/model_converters/timm_to_mmmixer.py SRC DST [--verify] [--no-head] [--arch b] [--publish] [--force]
+"""
+
+import sys
+
+from mmmixer.cli.convert import to_mmmixer_main
+
+if __name__ == '__main__':
+    sys.exit(to_mmmixer_main('timm'))
