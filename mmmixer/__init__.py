@@ -9,6 +9,6 @@ from .version import __version__
 
 _checkpoint.install()
 
-from . import engine, models  # noqa: E402  (registers the models after the loader is installed)
+from . import models  # noqa: E402  (registers the models after the loader is installed)
 
-__all__ = ["__version__", "engine", "models"]
+__all__ = ['__version__', 'models']

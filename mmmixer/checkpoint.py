@@ -5,7 +5,8 @@ loading, which refuses the few non-tensor objects a Runner checkpoint holds (mme
 ``HistoryBuffer`` and numpy arrays/scalars in ``message_hub``), so ``--resume``, ``load_from`` and
 ``tools/test.py`` break. Instead of turning safe loading off, importing mmmixer
 
-* allows exactly those types (:data:`SAFE_GLOBALS`), and
+* allows exactly those types (:data:`SAFE_GLOBALS`, plus a ``getattr`` restricted to
+  HistoryBuffer's methods), and
 * routes mmengine's loader for local files through :func:`load_checkpoint_safely`, which always
   passes ``weights_only=True`` (also on older torch) and turns a refusal into a clear error.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import warnings
 
 import numpy as np
 import torch
@@ -36,13 +38,30 @@ SAFE_GLOBALS = [
 ]
 
 
+def _history_buffer_method(owner, name: str):
+    """Stands in for ``getattr`` while unpickling, for exactly one use.
+
+    A HistoryBuffer pickles its statistics methods (``HistoryBuffer.min`` ...) as
+    ``getattr(HistoryBuffer, 'min')``. Allowing the real ``getattr`` would let a crafted file reach
+    any attribute of any allowed object; this one only returns HistoryBuffer's own methods.
+    """
+    method = HistoryBuffer.__dict__.get(name) if owner is HistoryBuffer else None
+    if not callable(method) or name.startswith('_'):
+        raise pickle.UnpicklingError(f'getattr({owner!r}, {name!r}) is not allowed in a checkpoint')
+    return method
+
+
+# Entries given as (object, name) replace that global name during safe unpickling.
+SAFE_GLOBAL_SUBSTITUTES = [(_history_buffer_method, 'builtins.getattr')]
+
+
 class UnsafeCheckpointError(RuntimeError):
     """The file holds objects that safe loading does not allow; nothing in it was run."""
 
 
 def register_safe_globals() -> None:
     """Add :data:`SAFE_GLOBALS` to torch's ``weights_only`` allow-list (idempotent)."""
-    torch.serialization.add_safe_globals(SAFE_GLOBALS)
+    torch.serialization.add_safe_globals([*SAFE_GLOBALS, *SAFE_GLOBAL_SUBSTITUTES])
 
 
 def load_checkpoint_safely(filename: str | os.PathLike, map_location=None, file=None):
@@ -54,14 +73,17 @@ def load_checkpoint_safely(filename: str | os.PathLike, map_location=None, file=
     if file is None and not os.path.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
     try:
-        return torch.load(file or filename, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about pickle protocols it was not written with before refusing or loading.
+            warnings.filterwarnings('ignore', message='Detected pickle protocol', category=UserWarning)
+            return torch.load(file or filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         raise UnsafeCheckpointError(
             f'refusing to load {filename}: it holds Python objects outside the safe allow-list, so its '
             f'pickle could run code ({_first_line(error)}). Nothing from it was executed. If the file comes '
             'from a source you trust, re-save its tensors as a plain state dict and load that.'
         ) from None
-    except (EOFError, RuntimeError) as error:
+    except (EOFError, RuntimeError, OSError, ValueError) as error:
         raise RuntimeError(
             f'{filename} is not a readable checkpoint ({_first_line(error)}); it may be truncated or corrupt.'
         ) from None

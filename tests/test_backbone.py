@@ -57,7 +57,7 @@ def test_default_numerics_follow_the_published_weights():
     assert all(m.approximate == 'tanh' for m in tanh.modules() if isinstance(m, nn.GELU))
 
 
-def _mmpretrain_classifier(backbone: dict):
+def _mmpretrain_classifier(backbone: dict, pool_dim: int = 2):
     from mmpretrain.registry import MODELS
 
     init_default_scope('mmpretrain')
@@ -65,7 +65,7 @@ def _mmpretrain_classifier(backbone: dict):
         dict(
             type='ImageClassifier',
             backbone=backbone,
-            neck=dict(type='GlobalAveragePooling', dim=1),
+            neck=dict(type='GlobalAveragePooling', dim=pool_dim),
             head=dict(type='LinearClsHead', num_classes=10, in_channels=TINY_ARCH['embed_dims']),
         )
     )
@@ -74,7 +74,8 @@ def _mmpretrain_classifier(backbone: dict):
 def test_mmpretrain_state_dict_loads_strictly_and_computes_the_same():
     """mmpretrain's own Mixer classifier (eps 1e-5, its key names) -> ours with its norm config."""
     theirs = randomize_(
-        _mmpretrain_classifier(dict(type='MlpMixer', arch=TINY_ARCH, img_size=32, patch_size=8))
+        # mmpretrain's Mixer returns (B, C, N): it pools over dim 1 of each sample.
+        _mmpretrain_classifier(dict(type='MlpMixer', arch=TINY_ARCH, img_size=32, patch_size=8), pool_dim=1)
     ).eval()
     ours = _mmpretrain_classifier(
         dict(type='mmmixer.MlpMixer', arch=TINY_ARCH, img_size=32, patch_size=8, norm_cfg=dict(type='LN'))

@@ -121,8 +121,9 @@ def test_layer_wise_lr_decay_for_a_detector():
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
+    from mmengine.optim import build_optim_wrapper
+
     from mmmixer.analysis.complexity import build_model_from_config
-    from mmmixer.engine import MixerLayerDecayOptimWrapperConstructor
 
     cfg = Config.fromfile(DETECTION_CONFIGS[-1])
     cfg.model.backbone.arch = TINY
@@ -130,8 +131,7 @@ def test_layer_wise_lr_decay_for_a_detector():
     cfg.model.neck.in_channels = 32
     detector = build_model_from_config(cfg)
     init_default_scope('mmdet')
-    constructor = MixerLayerDecayOptimWrapperConstructor(cfg.optim_wrapper, cfg.optim_wrapper.paramwise_cfg)
-    groups = constructor(detector).optimizer.param_groups
+    groups = build_optim_wrapper(detector, cfg.optim_wrapper).optimizer.param_groups
     by_name = {g['param_name']: g for g in groups}
     assert by_name['backbone.stem.proj.weight']['lr'] == pytest.approx(1e-4 * 0.7**3)
     assert by_name['backbone.blocks.1.mlp_tokens.fc1.weight']['lr'] == pytest.approx(1e-4 * 0.7)

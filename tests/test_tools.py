@@ -71,15 +71,15 @@ def test_train_then_test_the_b16_config(tmp_path):
     work_dir = tmp_path / 'work'
     overrides = [
         *imagenet_overrides(data),
-        'train_cfg.max_epochs=1',
-        'train_cfg.val_interval=1',
-        'param_scheduler.0.end=1',
+        'train_cfg.max_epochs=2',
+        'train_cfg.val_interval=2',
+        'param_scheduler.0.end=1',  # the paper's warm-up + linear decay, shrunk to 1 + 1 epochs
         'param_scheduler.1.begin=1',
-        'param_scheduler.1.end=1',
+        'param_scheduler.1.end=2',
         'default_hooks.logger.interval=1',
     ]
     _, output = run('tools/train.py', REPO / 'configs/mixer-b16_in1k.py', '--work-dir', work_dir, '--cfg-options', *overrides)
-    checkpoint = work_dir / 'epoch_1.pth'
+    checkpoint = work_dir / 'epoch_2.pth'
     assert checkpoint.is_file(), output
     assert 'accuracy/top1' in output  # validation ran during training
 
@@ -110,7 +110,7 @@ def digits_dir(tmp_path_factory):
 
     root = tmp_path_factory.mktemp('digits') / 'digits'
     info = prepare_digits(str(root))
-    assert (info['num_train'], info['num_val']) == (1437, 360)
+    assert (info['num_train'], info['num_val']) == (1438, 359)
     return root
 
 
@@ -157,17 +157,26 @@ def test_resume_gives_identical_weights(tmp_path, digits_dir):
 @pytest.mark.slow
 def test_two_process_ddp_matches_one_process(tmp_path, digits_dir):
     config = deterministic_demo_config(tmp_path, digits_dir)
-    common = [*TINY_DEMO_MODEL, 'train_cfg.max_epochs=1', 'train_dataloader.sampler.shuffle=False']
+    # SGD: Adam's normalised steps would turn rounding noise in near-zero gradients into lr-sized
+    # differences, hiding whether the two runs really computed the same gradients.
+    common = [
+        *TINY_DEMO_MODEL,
+        'train_cfg.max_epochs=1',
+        'train_dataloader.sampler.shuffle=False',
+        'optim_wrapper.optimizer.type=SGD',
+        'optim_wrapper.optimizer.lr=0.05',
+        'optim_wrapper.optimizer.momentum=0.9',
+    ]
     run('tools/train.py', config, '--work-dir', tmp_path / 'single', '--cfg-options', *common,
         'train_dataloader.batch_size=32')  # fmt: skip
     _, output = run(
         'bash', 'tools/dist_train.sh', config, 2, '--work-dir', tmp_path / 'ddp', '--cfg-options', *common,
         'train_dataloader.batch_size=16', env={'PYTHON': sys.executable, 'PORT': '29731', 'OMP_NUM_THREADS': '1'},
     )  # fmt: skip
-    assert 'Distributed training is enabled' in output or "world_size: 2" in output or 'distributed: True' in output
+    assert 'Distributed training: True' in output and 'GPU number: 2' in output  # mmengine's words for 2 processes
     single, ddp = load_state(tmp_path / 'single' / 'epoch_1.pth'), load_state(tmp_path / 'ddp' / 'epoch_1.pth')
     for key in single:
-        assert torch.allclose(single[key], ddp[key], atol=1e-4, rtol=1e-4), key
+        assert torch.allclose(single[key], ddp[key], atol=1e-5, rtol=1e-4), key
 
 
 # ----------------------------------------------------------------------------- safe checkpoints

@@ -8,8 +8,8 @@ _base_ = [
 ]
 
 model = dict(
-    data_preprocessor={{_base_.data_preprocessor}},
-    backbone={{_base_.backbone}},
+    data_preprocessor={{_base_.mixer_data_preprocessor}},
+    backbone={{_base_.mixer_backbone}},
     # Strides 4, 8, 16, 32 from the stride-16 map, plus 64 by pooling for the RPN: the FPN's P2-P6.
     neck=dict(
         _delete_=True,
@@ -20,3 +20,5 @@ model = dict(
         num_extra_levels=1,
     ),
 )
+
+optim_wrapper = {{_base_.mixer_optim_wrapper}}

@@ -10,7 +10,7 @@
 pretrained = 'checkpoints/mixer-b16_in1k.pth'
 custom_imports = dict(imports=['mmmixer'], allow_failed_imports=False)
 
-backbone = dict(
+mixer_backbone = dict(
     _delete_=True,
     type='mmmixer.MlpMixer',
     arch='b',
@@ -22,11 +22,11 @@ backbone = dict(
     drop_path_rate=0.1,
     init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.'),
 )
-data_preprocessor = dict(
+mixer_data_preprocessor = dict(
     type='DetDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3, bgr_to_rgb=True, pad_size_divisor=32
 )
 # AdamW with layer-wise LR decay over the 12 Mixer blocks (ViTDet-style fine-tuning).
-optim_wrapper = dict(
+mixer_optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     constructor='mmmixer.MixerLayerDecayOptimWrapperConstructor',

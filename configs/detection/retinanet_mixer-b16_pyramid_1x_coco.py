@@ -8,8 +8,8 @@ _base_ = [
 ]
 
 model = dict(
-    data_preprocessor={{_base_.data_preprocessor}},
-    backbone={{_base_.backbone}},
+    data_preprocessor={{_base_.mixer_data_preprocessor}},
+    backbone={{_base_.mixer_backbone}},
     # Strides 8, 16, 32 from the stride-16 map, plus 64 and 128 by pooling: RetinaNet's P3-P7.
     neck=dict(
         _delete_=True,
@@ -20,3 +20,5 @@ model = dict(
         num_extra_levels=2,
     ),
 )
+
+optim_wrapper = {{_base_.mixer_optim_wrapper}}

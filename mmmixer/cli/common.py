@@ -33,9 +33,41 @@ def default_work_dir(config_path: str) -> str:
 
 
 def load_config(path: str) -> Config:
+    """Read a config without importing its ``custom_imports`` yet (see :func:`prepare_runtime`)."""
     if not osp.isfile(path):
         raise SystemExit(f'error: config file {path} does not exist')
-    return Config.fromfile(path)
+    return Config.fromfile(path, import_custom_modules=False)
+
+
+def prepare_runtime(cfg: Config) -> None:
+    """The heavy imports, done after the cheap checks so that bad input fails within a second:
+    mmmixer (models, safe checkpoint loading) and the config's ``custom_imports``."""
+    import mmmixer  # noqa: F401
+
+    if cfg.get('custom_imports'):
+        from mmengine.utils import import_modules_from_strings
+
+        import_modules_from_strings(**cfg.custom_imports)
+    if cfg.get('launcher') == 'pytorch':
+        prepare_cpu_distributed(cfg)
+
+
+def prepare_cpu_distributed(cfg: Config) -> None:
+    """Let torchrun launches work without GPUs (gloo on CPU); with CUDA nothing changes.
+
+    mmengine's pytorch launcher always calls ``torch.cuda.set_device`` and wraps the model with
+    ``device_ids=[local_rank]``, both of which fail without CUDA. Here the process group is started
+    with gloo (mmengine then skips its own set-up) and the model wrapped without device ids.
+    """
+    import torch
+    import torch.distributed as dist
+
+    if torch.cuda.is_available():
+        return
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
 
 
 def _dataset_paths(dataset: dict) -> list[str]:

@@ -8,10 +8,15 @@ import os
 import os.path as osp
 
 from mmengine.config import Config
-from mmengine.runner import Runner
 
-import mmmixer  # noqa: F401  (models and safe checkpoint loading)
-from mmmixer.cli.common import add_common_arguments, check_datasets_exist, default_work_dir, load_config, set_local_rank
+from mmmixer.cli.common import (
+    add_common_arguments,
+    check_datasets_exist,
+    default_work_dir,
+    load_config,
+    prepare_runtime,
+    set_local_rank,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +58,9 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
     cfg = merge_args(load_config(args.config), args)
     check_datasets_exist(cfg, ('test_dataloader',))
+    prepare_runtime(cfg)
+    from mmengine.runner import Runner
+
     runner = Runner.from_cfg(cfg)
     if args.out and args.out_item == 'pred':
         from mmpretrain.evaluation import DumpResults

@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 
 from mmengine.config import Config
-from mmengine.runner import Runner
 
-import mmmixer  # noqa: F401  (models and safe checkpoint loading)
 from mmmixer.cli.common import (
     DATALOADERS,
     add_common_arguments,
     check_datasets_exist,
     default_work_dir,
     load_config,
+    prepare_runtime,
     set_local_rank,
 )
 
@@ -42,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Apply the command-line flags to the config (``--cfg-options`` last, so it wins)."""
+    """Apply the command-line flags to the config (``--cfg-options`` after the other flags, so it wins)."""
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.launcher = args.launcher
@@ -58,19 +57,19 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         if 'auto_scale_lr' not in cfg:
             raise SystemExit('error: --auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) in the config')
         cfg.auto_scale_lr.enable = True
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     for name in DATALOADERS:
         loader = cfg.get(name)
         if not loader:
             continue
-        has_workers = loader.get('num_workers', 0) > 0
-        loader.setdefault('pin_memory', not args.no_pin_memory)
-        loader.setdefault('persistent_workers', has_workers and not args.no_persistent_workers)
+        loader.setdefault('pin_memory', True)
+        loader.setdefault('persistent_workers', True)
         if args.no_pin_memory:
             loader.pin_memory = False
-        if args.no_persistent_workers or not has_workers:
+        # torch refuses persistent workers without workers.
+        if args.no_persistent_workers or loader.get('num_workers', 0) == 0:
             loader.persistent_workers = False
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 
@@ -79,5 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     set_local_rank(args)
     cfg = merge_args(load_config(args.config), args)
     check_datasets_exist(cfg, ('train_dataloader', 'val_dataloader'))
+    prepare_runtime(cfg)
+    from mmengine.runner import Runner
+
     runner = Runner.from_cfg(cfg)
     runner.train()

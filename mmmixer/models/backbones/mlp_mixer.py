@@ -524,6 +524,12 @@ class MlpMixer(BaseModule):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         self._check_input_size(x)
+        if self.token_mixing == 'window':
+            # Cover the whole image with patches: zero-pad to a multiple of the stride (bottom/right).
+            stride_h, stride_w = self.stem.proj.stride
+            pad_h, pad_w = -x.shape[-2] % stride_h, -x.shape[-1] % stride_w
+            if pad_h or pad_w:
+                x = F.pad(x, (0, pad_w, 0, pad_h))
         feat = self.stem(x)
         grid = tuple(feat.shape[-2:])
         x = self._to_windows(feat)
