@@ -1,6 +1,6 @@
 """Classify one image and print the top-5 ImageNet classes.
 
-    python demo/image_demo.py IMAGE configs/mixer-b16_in1k.py CHECKPOINT [--device cpu]
+python demo/image_demo.py IMAGE configs/mixer-b16_in1k.py CHECKPOINT [--device cpu]
 """
 
 import argparse

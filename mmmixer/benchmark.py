@@ -185,9 +185,7 @@ def _step_function(model: nn.Module, mode: str, settings: Settings, device: torc
     if settings.channels_last:
         images = images.contiguous(memory_format=torch.channels_last)
     dtype = DTYPES[settings.dtype]
-    autocast = (
-        torch.autocast(device_type=device.type, dtype=dtype) if dtype != torch.float32 else nullcontext()
-    )
+    autocast = torch.autocast(device_type=device.type, dtype=dtype) if dtype != torch.float32 else nullcontext()
     if mode == 'inference':
         model.eval()
 
@@ -262,16 +260,16 @@ def run_benchmark(settings: Settings, log=print) -> dict:
 
 def format_table(report: dict) -> str:
     lines = [
-        f'| implementation | mode | img/s | x fastest other | peak MB | % of matmul rate |',
+        '| implementation | mode | img/s | x fastest other | peak MB | % of matmul rate |',
         '|---|---|---|---|---|---|',
     ]
     results = report['results']
     for r in results:
         others = [o['images_per_second'] for o in results if o['mode'] == r['mode'] and o is not r]
-        ratio = f"{r['images_per_second'] / max(others):.2f}" if others else '-'
+        ratio = f'{r["images_per_second"] / max(others):.2f}' if others else '-'
         lines.append(
-            f"| {r['implementation']} | {r['mode']} | {r['images_per_second']:.2f} | {ratio} | "
-            f"{r['peak_memory_mb']:.0f} | {100 * r['matmul_fraction']:.0f}% |"
+            f'| {r["implementation"]} | {r["mode"]} | {r["images_per_second"]:.2f} | {ratio} | '
+            f'{r["peak_memory_mb"]:.0f} | {100 * r["matmul_fraction"]:.0f}% |'
         )
     return '\n'.join(lines)
 

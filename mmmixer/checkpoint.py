@@ -98,10 +98,15 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def load_from_local_safely(filename, map_location=None):
+    """mmengine's loader for local paths (its log names it after the text past ``load_from_``)."""
+    return load_checkpoint_safely(filename, map_location)
+
+
 def install() -> None:
     """Register the allow-list and make mmengine's local-file loader use safe loading."""
     register_safe_globals()
-    CheckpointLoader.register_scheme(prefixes='', force=True)(load_checkpoint_safely)
+    CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local_safely)
 
 
 def save_atomically(obj, path: str | os.PathLike, wrap=None) -> str:

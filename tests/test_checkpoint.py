@@ -16,7 +16,9 @@ from mmmixer.checkpoint import UnsafeCheckpointError, load_checkpoint_safely, pu
 def test_runner_state_objects_load(tmp_path):
     buffer = HistoryBuffer()
     buffer.update(1.5)
-    state = {'message_hub': {'log_scalars': {'loss': buffer}, 'runtime_info': {'arr': np.arange(3), 'x': np.float64(2)}}}
+    state = {
+        'message_hub': {'log_scalars': {'loss': buffer}, 'runtime_info': {'arr': np.arange(3), 'x': np.float64(2)}}
+    }
     torch.save(state, tmp_path / 'c.pth')
     loaded = load_checkpoint_safely(tmp_path / 'c.pth')
     assert loaded['message_hub']['log_scalars']['loss'].current() == 1.5

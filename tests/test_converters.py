@@ -40,7 +40,9 @@ def google_npz(state: dict, path: Path) -> Path:
             arrays[f'MixerBlock_{i}/LayerNorm_{j}/scale'] = state[f'blocks.{i}.norm{j + 1}.weight'].numpy()
             arrays[f'MixerBlock_{i}/LayerNorm_{j}/bias'] = state[f'blocks.{i}.norm{j + 1}.bias'].numpy()
             for google, ours in (('token_mixing', 'mlp_tokens'), ('channel_mixing', 'mlp_channels')):
-                arrays[f'MixerBlock_{i}/{google}/Dense_{j}/kernel'] = state[f'blocks.{i}.{ours}.fc{j + 1}.weight'].T.numpy()
+                arrays[f'MixerBlock_{i}/{google}/Dense_{j}/kernel'] = state[
+                    f'blocks.{i}.{ours}.fc{j + 1}.weight'
+                ].T.numpy()
                 arrays[f'MixerBlock_{i}/{google}/Dense_{j}/bias'] = state[f'blocks.{i}.{ours}.fc{j + 1}.bias'].numpy()
     np.savez(path, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
     return path

@@ -89,7 +89,10 @@ def test_pretrained_checkpoint_of_another_grid_is_resized_on_load(tmp_path):
     path = tmp_path / 'small.pth'
     torch.save({'state_dict': {f'backbone.{k}': v for k, v in mixer().state_dict().items()}}, path)
     model = MlpMixer(
-        arch=TINY, img_size=128, patch_size=16, init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')
+        arch=TINY,
+        img_size=128,
+        patch_size=16,
+        init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'),
     )
     model.init_weights()
     assert model.blocks[0].mlp_tokens.fc1.weight.shape == (16, 64)
@@ -119,9 +122,8 @@ def test_pyramid_neck_strides():
 
 def test_layer_wise_lr_decay_for_a_detector():
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
     from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
 
     from mmmixer.analysis.complexity import build_model_from_config
 
@@ -176,7 +178,9 @@ def make_coco(root: Path, num_images: int = 2) -> Path:
                 )
             )
     categories = [dict(id=1, name='person'), dict(id=2, name='bicycle')]
-    (root / 'annotations.json').write_text(json.dumps(dict(images=images, annotations=annotations, categories=categories)))
+    (root / 'annotations.json').write_text(
+        json.dumps(dict(images=images, annotations=annotations, categories=categories))
+    )
     return root
 
 

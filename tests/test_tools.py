@@ -78,7 +78,9 @@ def test_train_then_test_the_b16_config(tmp_path):
         'param_scheduler.1.end=2',
         'default_hooks.logger.interval=1',
     ]
-    _, output = run('tools/train.py', REPO / 'configs/mixer-b16_in1k.py', '--work-dir', work_dir, '--cfg-options', *overrides)
+    _, output = run(
+        'tools/train.py', REPO / 'configs/mixer-b16_in1k.py', '--work-dir', work_dir, '--cfg-options', *overrides
+    )
     checkpoint = work_dir / 'epoch_2.pth'
     assert checkpoint.is_file(), output
     assert 'accuracy/top1' in output  # validation ran during training
@@ -139,7 +141,9 @@ def test_resume_gives_identical_weights(tmp_path, digits_dir):
     config = deterministic_demo_config(tmp_path, digits_dir)
     straight, interrupted = tmp_path / 'straight', tmp_path / 'interrupted'
     run('tools/train.py', config, '--work-dir', straight, '--cfg-options', *TINY_DEMO_MODEL)
-    run('tools/train.py', config, '--work-dir', interrupted, '--cfg-options', *TINY_DEMO_MODEL, 'train_cfg.max_epochs=2')
+    run(
+        'tools/train.py', config, '--work-dir', interrupted, '--cfg-options', *TINY_DEMO_MODEL, 'train_cfg.max_epochs=2'
+    )
     assert not (interrupted / 'epoch_3.pth').exists()
     _, output = run(
         'tools/train.py', config, '--work-dir', interrupted, '--resume', interrupted / 'epoch_2.pth',

@@ -125,7 +125,9 @@ def iter_npz(path: str) -> Iterator[tuple[str, torch.Tensor]]:
             try:
                 array = archive[key]
             except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-                raise ConversionError(f'{path}: member {key} cannot be read ({error}); the file may be truncated') from None
+                raise ConversionError(
+                    f'{path}: member {key} cannot be read ({error}); the file may be truncated'
+                ) from None
             timm_key, layout = _npz_key_to_timm(key)
             yield timm_key, _from_jax(array, layout)
 
@@ -155,7 +157,9 @@ def timm_to_npz_arrays(state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
             name = 'head/' + ('kernel' if leaf == 'weight' else 'bias')
             array = array.T if leaf == 'weight' else array
         elif parts[2] in ('norm1', 'norm2'):
-            name = f'MixerBlock_{parts[1]}/LayerNorm_{int(parts[2][-1]) - 1}/' + ('scale' if leaf == 'weight' else 'bias')
+            name = f'MixerBlock_{parts[1]}/LayerNorm_{int(parts[2][-1]) - 1}/' + (
+                'scale' if leaf == 'weight' else 'bias'
+            )
         else:
             mixing = {'mlp_tokens': 'token_mixing', 'mlp_channels': 'channel_mixing'}[parts[2]]
             dense = f'Dense_{int(parts[3][-1]) - 1}'

@@ -84,7 +84,10 @@ class MixerSpec:
         for i in range(self.num_layers):
             for norm in ('norm1', 'norm2'):
                 shapes[f'blocks.{i}.{norm}.weight'] = shapes[f'blocks.{i}.{norm}.bias'] = (c,)
-            for mlp, width, hidden in (('mlp_tokens', n, self.tokens_mlp_dims), ('mlp_channels', c, self.channels_mlp_dims)):
+            for mlp, width, hidden in (
+                ('mlp_tokens', n, self.tokens_mlp_dims),
+                ('mlp_channels', c, self.channels_mlp_dims),
+            ):
                 shapes[f'blocks.{i}.{mlp}.fc1.weight'] = (hidden, width)
                 shapes[f'blocks.{i}.{mlp}.fc1.bias'] = (hidden,)
                 shapes[f'blocks.{i}.{mlp}.fc2.weight'] = (width, hidden)

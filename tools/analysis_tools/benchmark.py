@@ -1,14 +1,21 @@
 """Throughput and peak memory of mmmixer vs timm vs mmpretrain Mixers (inference and training step).
 
-    python tools/analysis_tools/benchmark.py --variant b16 --batch-size 8 --threads 2 [--json out.json]
-    python tools/analysis_tools/benchmark.py --device cuda --dtype bf16 --compile
-    python tools/analysis_tools/benchmark.py --smoke        # seconds-long check of the tool itself
+python tools/analysis_tools/benchmark.py --variant b16 --batch-size 8 --threads 2 [--json out.json]
+python tools/analysis_tools/benchmark.py --device cuda --dtype bf16 --compile
+python tools/analysis_tools/benchmark.py --smoke        # seconds-long check of the tool itself
 """
 
 import argparse
 
-from mmmixer.benchmark import IMPLEMENTATIONS, VARIANTS, Settings, format_table, pipeline_throughput, run_benchmark
-from mmmixer.benchmark import write_json
+from mmmixer.benchmark import (
+    IMPLEMENTATIONS,
+    VARIANTS,
+    Settings,
+    format_table,
+    pipeline_throughput,
+    run_benchmark,
+    write_json,
+)
 
 
 def main():
@@ -51,7 +58,7 @@ def main():
         )
     print(format_table(report))
     if 'pipeline_images_per_second' in report:
-        print(f"eval pipeline (decode + resize + crop, 2 workers): {report['pipeline_images_per_second']:.1f} img/s")
+        print(f'eval pipeline (decode + resize + crop, 2 workers): {report["pipeline_images_per_second"]:.1f} img/s')
     if args.json:
         write_json(report, args.json)
 

@@ -1,6 +1,6 @@
 """Print a model's parameters and FLOPs (mmengine's counter), as mmpretrain's get_flops.py does.
 
-    python tools/analysis_tools/get_flops.py configs/mixer-b16_in1k.py [--shape H W]
+python tools/analysis_tools/get_flops.py configs/mixer-b16_in1k.py [--shape H W]
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """Convert Google (vit_jax .npz) MLP-Mixer weights to an mmmixer checkpoint.
 
-    python tools/model_converters/jax_to_mmmixer.py SRC DST [--verify] [--no-head] [--arch b] [--publish] [--force]
+python tools/model_converters/jax_to_mmmixer.py SRC DST [--verify] [--no-head] [--arch b] [--publish] [--force]
 """
 
 import sys

@@ -1,6 +1,6 @@
 """Convert an mmmixer (or mmpretrain) Mixer checkpoint to timm weights (.pth or .safetensors).
 
-    python tools/model_converters/mmmixer_to_timm.py SRC DST [--verify] [--force]
+python tools/model_converters/mmmixer_to_timm.py SRC DST [--verify] [--force]
 """
 
 import sys

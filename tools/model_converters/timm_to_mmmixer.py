@@ -1,6 +1,6 @@
 """Convert timm (.pth/.pt/.bin/.safetensors) MLP-Mixer weights to an mmmixer checkpoint.
 
-    python tools/model_converters/timm_to_mmmixer.py SRC DST [--verify] [--no-head] [--arch b] [--publish] [--force]
+python tools/model_converters/timm_to_mmmixer.py SRC DST [--verify] [--no-head] [--arch b] [--publish] [--force]
 """
 
 import sys

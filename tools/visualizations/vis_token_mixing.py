@@ -1,6 +1,6 @@
 """Draw a block's token-mixing units as image-grid filters.
 
-    python tools/visualizations/vis_token_mixing.py CHECKPOINT --out units.png [--block 0] [--units 64]
+python tools/visualizations/vis_token_mixing.py CHECKPOINT --out units.png [--block 0] [--units 64]
 """
 
 import argparse

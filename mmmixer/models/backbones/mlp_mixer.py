@@ -43,7 +43,7 @@ OUT_TYPES = ('featmap', 'raw', 'avg_featmap')
 
 
 def _arch(embed_dims: int, num_layers: int, tokens_mlp_dims: int, channels_mlp_dims: int) -> dict:
-    return dict(zip(ARCH_KEYS, (embed_dims, num_layers, tokens_mlp_dims, channels_mlp_dims)))
+    return dict(zip(ARCH_KEYS, (embed_dims, num_layers, tokens_mlp_dims, channels_mlp_dims), strict=True))
 
 
 # Table 1 of the paper. The patch size is a separate argument (S/32, S/16, B/32, ...).
@@ -421,7 +421,7 @@ class MlpMixer(BaseModule):
     # ------------------------------------------------------------------ init, freezing, modes
     def init_weights(self) -> None:
         """timm's initialisation, then whatever ``init_cfg`` asks for (e.g. loading weights)."""
-        for name, module in self.named_modules():
+        for module in self.modules():
             if isinstance(module, nn.Linear):
                 nn.init.xavier_uniform_(module.weight)
                 nn.init.normal_(module.bias, std=1e-6)

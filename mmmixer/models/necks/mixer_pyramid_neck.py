@@ -67,7 +67,9 @@ class MixerPyramidNeck(BaseModule):
         for factor in self.scale_factors:
             channels = in_channels // 4 if factor == 4.0 else in_channels // 2 if factor == 2.0 else in_channels
             self.lateral_convs.append(ConvModule(channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None))
-            self.output_convs.append(ConvModule(out_channels, out_channels, 3, padding=1, norm_cfg=norm_cfg, act_cfg=None))
+            self.output_convs.append(
+                ConvModule(out_channels, out_channels, 3, padding=1, norm_cfg=norm_cfg, act_cfg=None)
+            )
         self.extra_pool = nn.MaxPool2d(kernel_size=1, stride=2)
 
     @staticmethod
