@@ -102,6 +102,7 @@ def build_model(implementation: str, settings: Settings) -> nn.Module:
     if implementation == 'mmpretrain':
         arch = spec.arch_name or spec.arch
         config['backbone'] = dict(type='MlpMixer', arch=arch, img_size=224, patch_size=spec.patch_size)
+        config['neck'] = dict(type='GlobalAveragePooling', dim=1)  # its output is (B, C, N)
     elif settings.with_cp:
         config['backbone']['with_cp'] = True
     init_default_scope('mmpretrain')
