@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -111,16 +110,23 @@ def build_model(implementation: str, settings: Settings) -> nn.Module:
 
 # ----------------------------------------------------------------------------- measuring
 class PeakMemory:
-    """Peak memory during a block: CUDA's allocator peak, or sampled process RSS on CPU."""
+    """Peak extra memory during a block: CUDA's allocator peak, or the kernel's RSS high-water mark.
+
+    On CPU, freed heap memory is first returned to the system (``malloc_trim``) and the high-water
+    mark reset (``/proc/self/clear_refs``), so the peak counts what the block itself allocates.
+    """
 
     def __init__(self, device: torch.device):
         self.device = device
         self.peak_bytes = 0
 
     @staticmethod
-    def _rss() -> int:
-        with open('/proc/self/statm') as f:
-            return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+    def _status_kb(field: str) -> int:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1])
+        raise RuntimeError(f'{field} not in /proc/self/status')
 
     def __enter__(self):
         if self.device.type == 'cuda':
@@ -128,26 +134,22 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats()
             self._base = torch.cuda.memory_allocated()
         else:
-            self._base = self._rss()
-            self._stop = threading.Event()
-            self._peak = self._base
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-        return self
+            import ctypes
+            import gc
 
-    def _sample(self):
-        while not self._stop.is_set():
-            self._peak = max(self._peak, self._rss())
-            time.sleep(0.002)
+            gc.collect()
+            ctypes.CDLL('libc.so.6').malloc_trim(0)
+            with open('/proc/self/clear_refs', 'w') as f:
+                f.write('5')  # reset VmHWM to the current RSS
+            self._base = self._status_kb('VmRSS') * 1024
+        return self
 
     def __exit__(self, *exc):
         if self.device.type == 'cuda':
             torch.cuda.synchronize()
             self.peak_bytes = torch.cuda.max_memory_allocated() - self._base
         else:
-            self._stop.set()
-            self._thread.join()
-            self.peak_bytes = self._peak - self._base
+            self.peak_bytes = self._status_kb('VmHWM') * 1024 - self._base
         return False
 
 

@@ -266,3 +266,16 @@ def test_unsupported_options_are_clear_errors():
         tiny_mixer(out_type='nchw')
     with pytest.raises(ValueError, match='layer_cfgs has 2 entries'):
         tiny_mixer(layer_cfgs=[{}, {}])
+
+
+@pytest.mark.parametrize('name', ['s32', 's16', 'b32', 'b16', 'l32', 'l16', 'h14'])
+def test_model_base_configs_match_the_paper_table(name):
+    from pathlib import Path
+
+    from mmengine.config import Config
+
+    path = Path(__file__).resolve().parents[1] / f'configs/_base_/models/mixer_{name}.py'
+    model = Config.fromfile(path, import_custom_modules=False).model
+    arch, patch = name[0], int(name[1:])
+    assert (model.backbone.arch, model.backbone.patch_size) == (arch, patch)
+    assert model.head.in_channels == ARCH_ZOO[arch]['embed_dims'] and model.head.num_classes == 1000

@@ -1,15 +1,9 @@
 #!/usr/bin/env bash
-# Multi-process evaluation on one or more nodes with torchrun:
-#   tools/dist_test.sh CONFIG CHECKPOINT GPUS [tools/test.py flags...]
-# Multi-node: set NNODES, NODE_RANK, MASTER_ADDR (and PORT) on every node.
+# Multi-process evaluation with torchrun: tools/dist_test.sh CONFIG CHECKPOINT GPUS [tools/test.py flags...]
 set -euo pipefail
 CONFIG=${1:?usage: dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]}
 CHECKPOINT=${2:?usage: dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]}
 GPUS=${3:?usage: dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]}
 shift 3
-here=$(cd "$(dirname "$0")" && pwd)
-PYTHON=${PYTHON:-python}
-PYTHONPATH="$here/..${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m torch.distributed.run \
-    --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" --master_addr="${MASTER_ADDR:-127.0.0.1}" \
-    --nproc_per_node="$GPUS" --master_port="${PORT:-29500}" \
-    "$here/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "$@"
+source "$(dirname "$0")/launch_common.sh"
+torchrun_tool test.py "$GPUS" "$CONFIG" "$CHECKPOINT" "$@"

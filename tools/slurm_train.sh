@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Training on a Slurm cluster, one task per GPU:
+# Training on Slurm, one task per GPU:
 #   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py flags...]
 set -euo pipefail
 PARTITION=${1:?usage: slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args]}
@@ -11,11 +11,5 @@ if [ $# -gt 0 ] && [[ $1 != -* ]]; then
     WORK_DIR_ARGS=(--work-dir "$1")
     shift
 fi
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-here=$(cd "$(dirname "$0")" && pwd)
-PYTHONPATH="$here/..${PYTHONPATH:+:$PYTHONPATH}" exec srun -p "$PARTITION" --job-name="$JOB_NAME" \
-    --gres=gpu:"$GPUS_PER_NODE" --ntasks="$GPUS" --ntasks-per-node="$GPUS_PER_NODE" \
-    --cpus-per-task="$CPUS_PER_TASK" --kill-on-bad-exit=1 ${SRUN_ARGS:-} \
-    "${PYTHON:-python}" -u "$here/train.py" "$CONFIG" "${WORK_DIR_ARGS[@]}" --launcher slurm "$@"
+source "$(dirname "$0")/launch_common.sh"
+srun_tool "$PARTITION" "$JOB_NAME" train.py "$CONFIG" "${WORK_DIR_ARGS[@]}" "$@"
