@@ -30,6 +30,8 @@ setup(
         # mmpretrain 1.2 accepts mmcv < 2.4; mmdet 3.3 (the `det` extra) needs < 2.2.
         'mmcv>=2.0.0,<2.4.0',
         'mmpretrain>=1.2.0,<1.3',
+        # mmengine resolves `mmpretrain::` / `mmdet::` config prefixes with pkg_resources (gone in setuptools 80).
+        'setuptools<80',
     ],
     extras_require={
         'det': ['mmdet>=3.3.0,<3.4', 'mmcv>=2.0.0,<2.2.0', 'pycocotools'],

@@ -7,16 +7,22 @@ import numpy as np
 import mmmixer  # noqa: F401  (models and safe checkpoint loading)
 
 
-def classify_image(image: str, config: str, checkpoint: str, device: str = 'cpu', topk: int = 5):
-    """Top-k ``(label, class name, score)`` of one image.
+def classify_image(
+    image: str, config: str, checkpoint: str, device: str = 'cpu', topk: int = 5, cfg_options: dict | None = None
+):
+    """Top-k ``(label, class name, score)`` of one image (``cfg_options`` are merged into the config).
 
     Class names come from the checkpoint's ``dataset_meta``; a 1000-class model without them is
     given the ImageNet-1k names.
     """
+    from mmengine.config import Config
     from mmpretrain.apis import ImageClassificationInferencer
     from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
 
-    inferencer = ImageClassificationInferencer(model=config, pretrained=checkpoint, device=device)
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    inferencer = ImageClassificationInferencer(model=cfg, pretrained=checkpoint, device=device)
     scores = np.asarray(inferencer(image)[0]['pred_scores'])
     classes = inferencer.classes
     if not classes and len(scores) == len(IMAGENET_CATEGORIES):

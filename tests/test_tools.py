@@ -3,6 +3,7 @@
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -157,6 +158,13 @@ def test_resume_gives_identical_weights(tmp_path, digits_dir):
     # And it really trained: the weights moved away from the first epoch's.
     assert not torch.equal(load_state(straight / 'epoch_1.pth')['head.fc.weight'], expected['head.fc.weight'])
 
+    # The trained checkpoint also serves demo/image_demo.py: five ranked classes with the dataset's names.
+    image = sorted((digits_dir / 'val' / '3').glob('*.png'))[0]
+    _, output = run('demo/image_demo.py', image, config, straight / 'epoch_3.pth', '--cfg-options', *TINY_DEMO_MODEL)
+    ranked = re.findall(r'([1-5])\. (\S+) \(class (\d)\): ([\d.]+)', output)
+    assert [rank for rank, *_ in ranked] == ['1', '2', '3', '4', '5']
+    assert all(name == label for _, name, label, _ in ranked)  # the digits' class names are their labels
+
 
 @pytest.mark.slow
 def test_two_process_ddp_matches_one_process(tmp_path, digits_dir):
@@ -232,3 +240,16 @@ def test_get_flops_matches_the_published_table(config, params_m, gflops):
     flops = float(output.split('FLOPs: ')[1].split(' G')[0])
     assert params == pytest.approx(params_m, abs=0.005)
     assert flops == pytest.approx(gflops, rel=0.0015)
+
+
+def test_metafile_matches_the_configs_and_the_measured_counts():
+    import yaml
+
+    index = yaml.safe_load((REPO / 'model-index.yml').read_text())
+    assert index['Import'] == ['configs/metafile.yml']
+    models = {m['Name']: m for m in yaml.safe_load((REPO / 'configs/metafile.yml').read_text())['Models']}
+    b16, l16 = models['mixer-b16_3rdparty_in1k'], models['mixer-l16_3rdparty_in1k']
+    assert (REPO / b16['Config']).is_file() and (REPO / l16['Config']).is_file()
+    assert b16['Metadata']['Parameters'] == 59_880_472 and l16['Metadata']['Parameters'] == 208_196_168
+    assert b16['Results'][0]['Metrics'] == {'Top 1 Accuracy': 76.68, 'Top 5 Accuracy': 92.25}
+    assert l16['Results'][0]['Metrics'] == {'Top 1 Accuracy': 72.34, 'Top 5 Accuracy': 88.02}
