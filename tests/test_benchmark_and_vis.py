@@ -14,11 +14,13 @@ from tests.test_tools import run
 
 def test_benchmark_smoke_prints_a_table_and_writes_json(tmp_path):
     out = tmp_path / 'bench.json'
-    _, output = run('tools/analysis_tools/benchmark.py', '--smoke', '--pipeline', '--json', out)
+    _, output = run('tools/analysis_tools/benchmark.py', '--smoke', '--pipeline', '--detection-cost', '--json', out)
     rows = [line for line in output.splitlines() if line.startswith('| ') and 'implementation' not in line]
     assert len(rows) == 6  # 3 implementations x (inference, train)
     report = json.loads(out.read_text())
     assert report['matmul_gflops'] > 0 and report['pipeline_images_per_second'] > 0
+    assert set(report['detection_cost']['forward_seconds']) == {'window', 'bilinear_global'}
+    assert 'backbone forward at 256x256' in output
     assert {(r['implementation'], r['mode']) for r in report['results']} == {
         (impl, mode) for impl in ('mmmixer', 'timm', 'mmpretrain') for mode in ('inference', 'train')
     }

@@ -11,6 +11,7 @@ from mmmixer.benchmark import (
     IMPLEMENTATIONS,
     VARIANTS,
     Settings,
+    detection_backbone_cost,
     format_table,
     pipeline_throughput,
     run_benchmark,
@@ -33,6 +34,11 @@ def main():
     parser.add_argument('--compile', action='store_true', help='torch.compile every model')
     parser.add_argument('--with-cp', action='store_true', help='activation checkpointing (mmmixer and timm)')
     parser.add_argument('--pipeline', action='store_true', help='also time the ImageNet eval pipeline, 2 workers')
+    parser.add_argument(
+        '--detection-cost',
+        action='store_true',
+        help="also time the backbone at 1024x1024: token_mixing='window' vs a bilinear-resized global model",
+    )
     parser.add_argument('--json', help='write the full report here')
     parser.add_argument('--smoke', action='store_true', help='tiny model, batch 2, one repeat: checks the tool')
     args = parser.parse_args()
@@ -56,9 +62,17 @@ def main():
         report['pipeline_images_per_second'] = pipeline_throughput(
             'configs/mixer-b16_in1k.py', num_images=16 if args.smoke else 128
         )
+    if args.detection_cost:
+        report['detection_cost'] = detection_backbone_cost(
+            settings.variant, size=256 if args.smoke else 1024, repeats=1 if args.smoke else 3, threads=args.threads
+        )
     print(format_table(report))
     if 'pipeline_images_per_second' in report:
         print(f'eval pipeline (decode + resize + crop, 2 workers): {report["pipeline_images_per_second"]:.1f} img/s')
+    if 'detection_cost' in report:
+        cost = report['detection_cost']
+        times = ', '.join(f'{name} {seconds:.2f} s' for name, seconds in cost['forward_seconds'].items())
+        print(f'backbone forward at {cost["size"]}x{cost["size"]}, batch 1: {times}')
     if args.json:
         write_json(report, args.json)
 
