@@ -139,31 +139,3 @@ def load_npz(path: str, progress=None) -> dict[str, torch.Tensor]:
         if progress is not None:
             progress.update(tensor.numel() * tensor.element_size())
     return state
-
-
-def timm_to_npz_arrays(state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    """The inverse of :func:`load_npz` (used to write Google-layout files in tests and round trips)."""
-    arrays = {}
-    for key, tensor in state.items():
-        array = tensor.detach().cpu().numpy()
-        parts = key.split('.')
-        leaf = parts[-1]
-        if key.startswith('stem.proj.'):
-            name = 'stem/' + ('kernel' if leaf == 'weight' else 'bias')
-            array = array.transpose(2, 3, 1, 0) if leaf == 'weight' else array
-        elif key.startswith('norm.'):
-            name = 'pre_head_layer_norm/' + ('scale' if leaf == 'weight' else 'bias')
-        elif key.startswith('head.'):
-            name = 'head/' + ('kernel' if leaf == 'weight' else 'bias')
-            array = array.T if leaf == 'weight' else array
-        elif parts[2] in ('norm1', 'norm2'):
-            name = f'MixerBlock_{parts[1]}/LayerNorm_{int(parts[2][-1]) - 1}/' + (
-                'scale' if leaf == 'weight' else 'bias'
-            )
-        else:
-            mixing = {'mlp_tokens': 'token_mixing', 'mlp_channels': 'channel_mixing'}[parts[2]]
-            dense = f'Dense_{int(parts[3][-1]) - 1}'
-            name = f'MixerBlock_{parts[1]}/{mixing}/{dense}/' + ('kernel' if leaf == 'weight' else 'bias')
-            array = array.T if leaf == 'weight' else array
-        arrays[name] = np.ascontiguousarray(array)
-    return arrays

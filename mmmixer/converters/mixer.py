@@ -8,7 +8,6 @@ optionally run the reference and the converted model on the same batch (:func:`v
 from __future__ import annotations
 
 import io
-import math
 import os
 import re
 from dataclasses import asdict, dataclass
@@ -20,6 +19,7 @@ from torch import nn
 from mmmixer.checkpoint import add_hash_to_name, save_atomically, sha256_of
 from mmmixer.converters.formats import ConversionError, source_format
 from mmmixer.models.backbones.mlp_mixer import ARCH_ZOO, rename_mmpretrain_key
+from mmmixer.models.utils import token_mixing_grid
 from mmmixer.version import __version__
 
 VERIFY_TOLERANCE = 1e-5
@@ -114,10 +114,10 @@ def infer_spec(state: dict[str, torch.Tensor]) -> MixerSpec:
         )
     stem = state['stem.proj.weight']
     tokens_fc1 = state['blocks.0.mlp_tokens.fc1.weight']
-    num_tokens = tokens_fc1.shape[1]
-    side = math.isqrt(num_tokens)
-    if side * side != num_tokens:
-        raise ConversionError(f'the token-mixing MLP mixes {num_tokens} tokens, which is not a square grid')
+    try:
+        grid = token_mixing_grid(tokens_fc1.shape[1])
+    except ValueError as error:
+        raise ConversionError(f'the token-mixing MLP does not fit a square token grid: {error}') from None
     blocks = {int(m.group(1)) for key in state if (m := re.match(r'blocks\.(\d+)\.', key))}
     spec = MixerSpec(
         embed_dims=stem.shape[0],
@@ -125,7 +125,7 @@ def infer_spec(state: dict[str, torch.Tensor]) -> MixerSpec:
         tokens_mlp_dims=tokens_fc1.shape[0],
         channels_mlp_dims=state['blocks.0.mlp_channels.fc1.weight'].shape[0],
         patch_size=stem.shape[-1],
-        grid=(side, side),
+        grid=grid,
         in_channels=stem.shape[1],
         num_classes=state['head.weight'].shape[0] if 'head.weight' in state else 0,
     )
