@@ -1,8 +1,8 @@
 """Throughput and memory of Mixer implementations (mmmixer, timm, mmpretrain), measured fairly.
 
 All implementations run the same arch, batch, dtype and thread count, interleaved (A B C A B C ...)
-after a warm-up, and the median of the repeats is reported. The same run measures the device's
-matrix-multiply rate, so the table also says what fraction of it each model reaches.
+after a warm-up, and the median of the repeats is reported. A 2048^2 matrix product takes its turn in
+the same rotation, so the table also says what fraction of the device's matmul rate each model reaches.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ VARIANTS = {
     'tiny': (dict(embed_dims=64, num_layers=2, tokens_mlp_dims=32, channels_mlp_dims=256), 16),
 }
 IMPLEMENTATIONS = ('mmmixer', 'timm', 'mmpretrain')
+CHECKPOINTED = '+cp'  # suffix: the same model with activation checkpointing (mmmixer's with_cp, timm's)
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
@@ -45,7 +46,8 @@ class Settings:
     repeats: int = 5
     channels_last: bool = False
     compile: bool = False
-    with_cp: bool = False
+    with_cp: bool = False  # also time mmmixer+cp and timm+cp in training
+    fused_adamw: bool = True
     modes: tuple[str, ...] = ('inference', 'train')
     implementations: tuple[str, ...] = IMPLEMENTATIONS
 
@@ -83,14 +85,14 @@ class _TensorMode(nn.Module):
 
 
 def build_model(implementation: str, settings: Settings) -> nn.Module:
-    """The same classifier (1000 classes) from each implementation."""
+    """The same classifier (1000 classes) from each implementation; ``NAME+cp`` checkpoints activations."""
     spec = _spec(settings.variant)
-    if implementation == 'timm':
+    name, with_cp = implementation.removesuffix(CHECKPOINTED), implementation.endswith(CHECKPOINTED)
+    if name == 'timm':
         from mmmixer.converters.mixer import build_timm_reference
 
         model = build_timm_reference(spec)
-        if settings.with_cp:
-            model.set_grad_checkpointing(True)
+        model.set_grad_checkpointing(with_cp)
         return model
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
@@ -98,59 +100,49 @@ def build_model(implementation: str, settings: Settings) -> nn.Module:
     from mmmixer.converters.mixer import classifier_config
 
     config = classifier_config(spec)
-    if implementation == 'mmpretrain':
+    if name == 'mmpretrain':
         arch = spec.arch_name or spec.arch
         config['backbone'] = dict(type='MlpMixer', arch=arch, img_size=224, patch_size=spec.patch_size)
         config['neck'] = dict(type='GlobalAveragePooling', dim=1)  # its output is (B, C, N)
-    elif settings.with_cp:
-        config['backbone']['with_cp'] = True
+    else:
+        config['backbone']['with_cp'] = with_cp
     init_default_scope('mmpretrain')
     return _TensorMode(MODELS.build(config))
 
 
+def implementations_to_run(settings: Settings, mode: str) -> list[str]:
+    names = list(settings.implementations)
+    if settings.with_cp and mode == 'train':
+        names += [name + CHECKPOINTED for name in settings.implementations if name in ('mmmixer', 'timm')]
+    return names
+
+
 # ----------------------------------------------------------------------------- measuring
-class PeakMemory:
-    """Peak extra memory during a block: CUDA's allocator peak, or the kernel's RSS high-water mark.
+def peak_memory_bytes(step: Callable[[], None], device: torch.device) -> int:
+    """Peak of the tensor memory that one call of ``step`` allocates beyond what was live before it.
 
-    On CPU, freed heap memory is first returned to the system (``malloc_trim``) and the high-water
-    mark reset (``/proc/self/clear_refs``), so the peak counts what the block itself allocates.
+    On CUDA this is the caching allocator's ``max_memory_allocated``. On CPU, where PyTorch keeps no
+    such statistic, it is the largest running sum of the profiler's allocation and free events; the
+    kernel's RSS would also count freed memory that malloc keeps, which depends on fragmentation.
+    The profiled call is not one of the timed ones.
     """
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        step()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - base
+    from torch.profiler import ProfilerActivity, profile
 
-    def __init__(self, device: torch.device):
-        self.device = device
-        self.peak_bytes = 0
-
-    @staticmethod
-    def _status_kb(field: str) -> int:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith(field + ':'):
-                    return int(line.split()[1])
-        raise RuntimeError(f'{field} not in /proc/self/status')
-
-    def __enter__(self):
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            self._base = torch.cuda.memory_allocated()
-        else:
-            import ctypes
-            import gc
-
-            gc.collect()
-            ctypes.CDLL('libc.so.6').malloc_trim(0)
-            with open('/proc/self/clear_refs', 'w') as f:
-                f.write('5')  # reset VmHWM to the current RSS
-            self._base = self._status_kb('VmRSS') * 1024
-        return self
-
-    def __exit__(self, *exc):
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize()
-            self.peak_bytes = torch.cuda.max_memory_allocated() - self._base
-        else:
-            self.peak_bytes = self._status_kb('VmHWM') * 1024 - self._base
-        return False
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
+        step()
+    events = [e for e in profiler.profiler.kineto_results.events() if e.name() == '[memory]']
+    live = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        live += event.nbytes()
+        peak = max(peak, live)
+    return peak
 
 
 def _synchronize(device: torch.device) -> None:
@@ -158,19 +150,14 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def matmul_rate(device: torch.device, dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float:
-    """Median FLOP/s of a size x size matrix product (sgemm for fp32)."""
+MATMUL = 'matmul 2048^2'  # the device's reference rate, timed in the same rotation as the models
+
+
+def matmul_step(device: torch.device, dtype: torch.dtype, size: int = 2048) -> tuple[Callable[[], None], float]:
+    """One size x size matrix product (sgemm for fp32) and its FLOPs."""
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
-    torch.mm(a, b)
-    times = []
-    for _ in range(repeats):
-        _synchronize(device)
-        start = time.perf_counter()
-        torch.mm(a, b)
-        _synchronize(device)
-        times.append(time.perf_counter() - start)
-    return 2 * size**3 / statistics.median(times)
+    return lambda: torch.mm(a, b), 2.0 * size**3
 
 
 def forward_flops_per_image(variant: str) -> float:
@@ -199,7 +186,8 @@ def _step_function(model: nn.Module, mode: str, settings: Settings, device: torc
         return step
     model.train()
     labels = torch.randint(0, 1000, (settings.batch_size,), device=device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    # fused: one kernel per parameter, no model-sized temporaries (foreach AdamW's would dominate the peak).
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=settings.fused_adamw)
 
     def step():
         with autocast:
@@ -215,66 +203,82 @@ def run_benchmark(settings: Settings, log=print) -> dict:
     torch.set_num_threads(settings.threads)
     device = torch.device(settings.device)
     dtype = DTYPES[settings.dtype]
-    rate = matmul_rate(device, dtype)
     flops = forward_flops_per_image(settings.variant)
-    log(f'matmul rate ({settings.dtype}, 2048^2): {rate / 1e9:.1f} GFLOP/s; forward {flops / 1e9:.2f} GFLOP/image')
+    log(f'forward {flops / 1e9:.2f} GFLOP/image')
+    matmul, matmul_flops = matmul_step(device, dtype)
 
-    results = []
+    results, rates = [], {}
     for mode in settings.modes:
-        models = {}
-        for name in settings.implementations:
+        steps = {}
+        for name in implementations_to_run(settings, mode):
             torch.manual_seed(0)
             model = build_model(name, settings).to(device)
             if settings.channels_last:
                 model = model.to(memory_format=torch.channels_last)
             if settings.compile:
                 model = torch.compile(model)
-            models[name] = _step_function(model, mode, settings, device)
-        for step in models.values():
+            steps[name] = _step_function(model, mode, settings, device)
+        steps[MATMUL] = matmul
+        for step in steps.values():
             for _ in range(settings.warmup):
                 step()
-        times = {name: [] for name in models}
-        peaks = dict.fromkeys(models, 0.0)
+        times = {name: [] for name in steps}
         for _ in range(settings.repeats):
-            for name, step in models.items():  # interleaved: A B C A B C ...
-                with PeakMemory(device) as memory:
-                    _synchronize(device)
-                    start = time.perf_counter()
-                    step()
-                    _synchronize(device)
-                    times[name].append(time.perf_counter() - start)
-                peaks[name] = max(peaks[name], memory.peak_bytes / 2**20)
-        for name in models:
-            seconds = statistics.median(times[name])
-            throughput = settings.batch_size / seconds
+            for name, step in steps.items():  # interleaved: A B C A B C ..., so drift hits all alike
+                _synchronize(device)
+                start = time.perf_counter()
+                step()
+                _synchronize(device)
+                times[name].append(time.perf_counter() - start)
+        rate = rates[mode] = matmul_flops / statistics.median(times.pop(MATMUL))
+        del steps[MATMUL]
+        log(f'{mode}: matmul rate ({settings.dtype}, 2048^2) {rate / 1e9:.1f} GFLOP/s')
+        peaks = {name: peak_memory_bytes(step, device) / 2**20 for name, step in steps.items()}
+        for name, seconds_per_batch in times.items():
+            throughput = settings.batch_size / statistics.median(seconds_per_batch)
             work = flops * (3 if mode == 'train' else 1)  # backward ~ 2x forward
             results.append(
-                Result(name, mode, throughput, times[name], peaks[name], matmul_fraction=throughput * work / rate)
+                Result(name, mode, throughput, seconds_per_batch, peaks[name], matmul_fraction=throughput * work / rate)
             )
-        del models
+        del steps
     return dict(
         settings={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(settings).items()},
         torch=torch.__version__,
-        matmul_gflops=rate / 1e9,
+        matmul_gflops={mode: rate / 1e9 for mode, rate in rates.items()},
         forward_gflop_per_image=flops / 1e9,
         results=[asdict(r) for r in results],
     )
 
 
 def format_table(report: dict) -> str:
+    """Markdown table; "x fastest other" compares against the other implementations without checkpointing."""
     lines = [
         '| implementation | mode | img/s | x fastest other | peak MB | % of matmul rate |',
         '|---|---|---|---|---|---|',
     ]
     results = report['results']
+    by_name = {(r['implementation'], r['mode']): r for r in results}
     for r in results:
-        others = [o['images_per_second'] for o in results if o['mode'] == r['mode'] and o is not r]
-        ratio = f'{r["images_per_second"] / max(others):.2f}' if others else '-'
+        name = r['implementation']
+        others = [
+            o['images_per_second']
+            for o in results
+            if o['mode'] == r['mode'] and not o['implementation'].endswith(CHECKPOINTED) and o['implementation'] != name
+        ]
+        ratio = f'{r["images_per_second"] / max(others):.2f}' if others and not name.endswith(CHECKPOINTED) else '-'
         lines.append(
-            f'| {r["implementation"]} | {r["mode"]} | {r["images_per_second"]:.2f} | {ratio} | '
+            f'| {name} | {r["mode"]} | {r["images_per_second"]:.2f} | {ratio} | '
             f'{r["peak_memory_mb"]:.0f} | {100 * r["matmul_fraction"]:.0f}% |'
         )
-    return '\n'.join(lines)
+    summaries = [f'{mode}: matmul rate {gflops:.1f} GFLOP/s' for mode, gflops in report['matmul_gflops'].items()]
+    for (name, mode), r in by_name.items():
+        base = by_name.get((name.removesuffix(CHECKPOINTED), mode))
+        if name.endswith(CHECKPOINTED) and base:
+            summaries.append(
+                f'{name}: peak memory {r["peak_memory_mb"] / base["peak_memory_mb"]:.2f}x and time per step '
+                f'{base["images_per_second"] / r["images_per_second"]:.2f}x of {base["implementation"]}'
+            )
+    return '\n'.join([*lines, '', *summaries])
 
 
 def write_json(report: dict, path: str) -> None:

@@ -149,6 +149,40 @@ def test_out_indices_positive_negative_and_out_types():
     assert torch.allclose(pooled, last.mean((2, 3)), atol=1e-6)
 
 
+@pytest.mark.parametrize('out_type', ['featmap', 'raw', 'avg_featmap'])
+@pytest.mark.parametrize(('token_mixing', 'size', 'batch'), [('global', 32, 1), ('global', 32, 3), ('window', 44, 2)])
+def test_in_place_inference_equals_the_autograd_path(out_type, token_mixing, size, batch):
+    # Under no_grad the blocks add their residuals into the activations in place; every returned
+    # feature (intermediate ones too) must equal the out-of-place path bit for bit.
+    model = tiny_mixer(out_indices=[0, 1, 2], out_type=out_type, token_mixing=token_mixing).eval()
+    images = torch.randn(batch, 3, size, size)
+    untouched = images.clone()
+    with torch.no_grad():
+        inferred = model(images)
+    reference = model(images)  # grad enabled: out-of-place
+    assert torch.equal(images, untouched)
+    assert reference[0].requires_grad and not inferred[0].requires_grad
+    for actual, expected in zip(inferred, reference, strict=True):
+        assert torch.equal(actual, expected)
+
+
+@pytest.mark.parametrize('training', [True, False])
+def test_compiles_as_one_graph(training):
+    # fullgraph=True fails on any graph break; aot_eager traces forward (and backward) like inductor
+    # does, without spending a minute generating C++.
+    torch._dynamo.reset()
+    model = tiny_mixer(out_indices=[0, 2], drop_path_rate=0.0).train(training)
+    compiled = torch.compile(model, fullgraph=True, backend='aot_eager')
+    images = torch.randn(2, 3, 32, 32)
+    with torch.set_grad_enabled(training):
+        actual, expected = compiled(images), model(images)
+    for a, e in zip(actual, expected, strict=True):
+        assert torch.allclose(a, e, atol=1e-6)
+    if training:
+        actual[-1].sum().backward()
+        assert model.stem.proj.weight.grad is not None
+
+
 def test_final_norm_applies_to_the_last_block_only():
     with_norm = tiny_mixer(out_type='raw').eval()
     without = tiny_mixer(out_type='raw', final_norm=False).eval()

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mmmixer.benchmark import forward_flops_per_image
+from mmmixer.benchmark import forward_flops_per_image, peak_memory_bytes
 from mmmixer.datasets import prepare_digits
 from tests.helpers import randomize_
 from tests.test_tools import run
@@ -14,19 +14,38 @@ from tests.test_tools import run
 
 def test_benchmark_smoke_prints_a_table_and_writes_json(tmp_path):
     out = tmp_path / 'bench.json'
-    _, output = run('tools/analysis_tools/benchmark.py', '--smoke', '--pipeline', '--detection-cost', '--json', out)
+    _, output = run(
+        'tools/analysis_tools/benchmark.py', '--smoke', '--pipeline', '--detection-cost', '--with-cp', '--json', out
+    )
     rows = [line for line in output.splitlines() if line.startswith('| ') and 'implementation' not in line]
-    assert len(rows) == 6  # 3 implementations x (inference, train)
+    assert len(rows) == 8  # 3 implementations x (inference, train) + 2 checkpointed training steps
+    assert 'mmmixer+cp: peak memory' in output and 'timm+cp: peak memory' in output
     report = json.loads(out.read_text())
-    assert report['matmul_gflops'] > 0 and report['pipeline_images_per_second'] > 0
+    assert set(report['matmul_gflops']) == {'inference', 'train'} and min(report['matmul_gflops'].values()) > 0
+    assert report['pipeline_images_per_second'] > 0
     assert set(report['detection_cost']['forward_seconds']) == {'window', 'bilinear_global'}
     assert 'backbone forward at 256x256' in output
     assert {(r['implementation'], r['mode']) for r in report['results']} == {
         (impl, mode) for impl in ('mmmixer', 'timm', 'mmpretrain') for mode in ('inference', 'train')
-    }
+    } | {('mmmixer+cp', 'train'), ('timm+cp', 'train')}
     for result in report['results']:
         assert result['images_per_second'] > 0 and len(result['seconds_per_batch']) == 1
         assert 0 < result['matmul_fraction'] < 2
+        assert result['peak_memory_mb'] > 0
+
+
+def test_peak_memory_is_the_most_live_at_once_not_the_total_allocated():
+    mib = 2**20
+
+    def step():
+        first = torch.ones(4 * mib, dtype=torch.uint8)
+        second = torch.ones(2 * mib, dtype=torch.uint8)
+        del first, second
+        third = torch.ones(5 * mib, dtype=torch.uint8)
+        del third
+
+    peak = peak_memory_bytes(step, torch.device('cpu'))
+    assert 6 * mib <= peak < 6 * mib + 4096
 
 
 def test_forward_flops_match_the_published_count():

@@ -32,7 +32,14 @@ def main():
     parser.add_argument('--implementations', nargs='+', default=list(IMPLEMENTATIONS), choices=IMPLEMENTATIONS)
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--compile', action='store_true', help='torch.compile every model')
-    parser.add_argument('--with-cp', action='store_true', help='activation checkpointing (mmmixer and timm)')
+    parser.add_argument(
+        '--with-cp', action='store_true', help='also time training with activation checkpointing (mmmixer and timm)'
+    )
+    parser.add_argument(
+        '--foreach-adamw',
+        action='store_true',
+        help="training steps use torch's foreach AdamW (model-sized temporaries) instead of the fused one",
+    )
     parser.add_argument('--pipeline', action='store_true', help='also time the ImageNet eval pipeline, 2 workers')
     parser.add_argument(
         '--detection-cost',
@@ -54,6 +61,7 @@ def main():
         channels_last=args.channels_last,
         compile=args.compile,
         with_cp=args.with_cp,
+        fused_adamw=not args.foreach_adamw,
         modes=tuple(args.modes),
         implementations=tuple(args.implementations),
     )

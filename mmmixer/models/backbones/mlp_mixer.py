@@ -13,7 +13,8 @@ window, B images, W windows per image and C channels. Token mixing is then one m
 ``weight @ x.view(N, -1)`` and channel mixing one ``x.view(-1, C) @ weight.T``: neither needs the
 two transposes of the usual ``(B, N, C)`` formulation. The paper's model is the single-window case
 (W = 1); ``token_mixing='window'`` tiles larger inputs into windows of the pretrained grid so that
-the same weights serve any input size.
+the same weights serve any input size. Under ``torch.no_grad()`` an eval-mode block adds its
+residuals into the activations in place (bit-identical results, no new buffer per sum).
 
 Parameter names follow timm (``stem.proj``, ``blocks.{i}.mlp_tokens.fc1`` ...). State dicts with
 mmpretrain's names (``patch_embed.projection``, ``layers.{i}.token_mix.layers.0.0`` ...) are renamed
@@ -115,8 +116,14 @@ class ChannelMlp(nn.Module):
     def linear(self, x: torch.Tensor, fc: nn.Linear) -> torch.Tensor:
         return F.linear(x, fc.weight, fc.bias)
 
+    def activate(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.act, nn.GELU) and not torch.is_grad_enabled():
+            # Same kernel, but writes into fc1's output instead of a new buffer.
+            return torch.ops.aten.gelu_(x, approximate=self.act.approximate)
+        return self.act(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.drop1(self.act(self.linear(x, self.fc1)))
+        x = self.drop1(self.activate(self.linear(x, self.fc1)))
         return self.drop2(self.linear(x, self.fc2))
 
 
@@ -163,8 +170,14 @@ class MixerBlock(nn.Module):
         self.mlp_channels = ChannelMlp(embed_dims, channels_mlp_dims, act_cfg, drop_rate)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + drop_path(self.mlp_tokens(self.norm1(x)), self.drop_path_rate, self.training)
-        return x + drop_path(self.mlp_channels(self.norm2(x)), self.drop_path_rate, self.training)
+        if self.training or torch.is_grad_enabled():
+            x = x + drop_path(self.mlp_tokens(self.norm1(x)), self.drop_path_rate, self.training)
+            return x + drop_path(self.mlp_channels(self.norm2(x)), self.drop_path_rate, self.training)
+        # Inference: the same arithmetic (bit for bit), adding the residuals into x in place
+        # instead of allocating the sums; the caller owns x and gets it back updated.
+        x += self.mlp_tokens(self.norm1(x))
+        x += self.mlp_channels(self.norm2(x))
+        return x
 
 
 class PatchEmbed(nn.Module):
@@ -496,7 +509,8 @@ class MlpMixer(BaseModule):
             feat = F.pad(feat, (0, pad_w, 0, pad_h))
         b, c, h, w = feat.shape
         feat = feat.view(b, c, h // wh, wh, w // ww, ww)
-        return feat.permute(3, 5, 0, 2, 4, 1).reshape(wh * ww, b, (h // wh) * (w // ww), c)
+        tokens = feat.permute(3, 5, 0, 2, 4, 1).reshape(wh * ww, b, (h // wh) * (w // ww), c)
+        return tokens.contiguous()  # the blocks update it in place when inferring
 
     def _to_grid(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
         """Token-major windows (N, B, W, C) -> (B, H, W, C) on the unpadded token grid."""
@@ -544,5 +558,7 @@ class MlpMixer(BaseModule):
             if i == last:
                 x = self.norm(x)
             if i in self.out_indices:
-                outs.append(self._format_output(x, grid))
+                # Blocks update x in place when inferring, so keep a copy of an intermediate output.
+                feature = x if i == last or torch.is_grad_enabled() else x.clone()
+                outs.append(self._format_output(feature, grid))
         return tuple(outs)
