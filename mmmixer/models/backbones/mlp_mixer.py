@@ -102,6 +102,11 @@ def drop_path(x: torch.Tensor, drop_prob: float, training: bool) -> torch.Tensor
     return x * mask.div_(keep_prob)
 
 
+def updates_in_place(block: nn.Module) -> bool:
+    """Whether ``block`` adds its residuals into its input in place: eval mode without autograd."""
+    return not block.training and not torch.is_grad_enabled()
+
+
 class ChannelMlp(nn.Module):
     """Linear -> activation -> dropout -> Linear -> dropout, over the last (channel) axis."""
 
@@ -170,7 +175,7 @@ class MixerBlock(nn.Module):
         self.mlp_channels = ChannelMlp(embed_dims, channels_mlp_dims, act_cfg, drop_rate)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training or torch.is_grad_enabled():
+        if not updates_in_place(self):
             x = x + drop_path(self.mlp_tokens(self.norm1(x)), self.drop_path_rate, self.training)
             return x + drop_path(self.mlp_channels(self.norm2(x)), self.drop_path_rate, self.training)
         # Inference: the same arithmetic (bit for bit), adding the residuals into x in place
@@ -558,7 +563,7 @@ class MlpMixer(BaseModule):
             if i == last:
                 x = self.norm(x)
             if i in self.out_indices:
-                # Blocks update x in place when inferring, so keep a copy of an intermediate output.
-                feature = x if i == last or torch.is_grad_enabled() else x.clone()
+                # The next block may overwrite x, so keep a copy of an intermediate output.
+                feature = x.clone() if i != last and updates_in_place(self.blocks[i + 1]) else x
                 outs.append(self._format_output(feature, grid))
         return tuple(outs)
