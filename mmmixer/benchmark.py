@@ -1,8 +1,15 @@
 """Throughput and memory of Mixer implementations (mmmixer, timm, mmpretrain), measured fairly.
 
 All implementations run the same arch, batch, dtype and thread count, interleaved (A B C A B C ...)
-after a warm-up, and the median of the repeats is reported. A 2048^2 matrix product takes its turn in
-the same rotation, so the table also says what fraction of the device's matmul rate each model reaches.
+after a warm-up, and the median of the repeats is reported. A large matrix product (2048^2 on CPU,
+8192^2 on GPUs, big enough to reach their peak) takes its turn in the same rotation, so the table also
+says what fraction of the device's matmul rate each model reaches.
+
+The training rows time a bare step (forward, cross-entropy, backward, fused AdamW) for each
+implementation and, as ``mmmixer config-step``, the step `tools/train.py` runs: ``model.train_step``
+of the classifier built from ``configs/mixer-b16_in1k.py`` (or L/16) with its data preprocessor
+(uint8 batch -> normalised float), Mixup, soft-label loss and optimizer wrapper (gradient clipping,
+mixed precision as ``--amp`` sets it, fused AdamW as ``tools/train.py`` sets it).
 """
 
 from __future__ import annotations
@@ -31,7 +38,10 @@ VARIANTS = {
 }
 IMPLEMENTATIONS = ('mmmixer', 'timm', 'mmpretrain')
 CHECKPOINTED = '+cp'  # suffix: the same model with activation checkpointing (mmmixer's with_cp, timm's)
+CONFIG_STEP = 'mmmixer config-step'  # the training step of tools/train.py, built from a config
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+AMP_DTYPE_NAMES = {'bf16': 'bfloat16', 'fp16': 'float16'}
+CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs')
 
 
 @dataclass
@@ -47,6 +57,7 @@ class Settings:
     channels_last: bool = False
     compile: bool = False
     with_cp: bool = False  # also time mmmixer+cp and timm+cp in training
+    config_step: bool = True  # also time `mmmixer config-step` in training
     fused_adamw: bool = True
     modes: tuple[str, ...] = ('inference', 'train')
     implementations: tuple[str, ...] = IMPLEMENTATIONS
@@ -112,9 +123,68 @@ def build_model(implementation: str, settings: Settings) -> nn.Module:
 
 def implementations_to_run(settings: Settings, mode: str) -> list[str]:
     names = list(settings.implementations)
+    if settings.config_step and mode == 'train' and 'mmmixer' in names:
+        names.insert(names.index('mmmixer') + 1, CONFIG_STEP)
     if settings.with_cp and mode == 'train':
         names += [name + CHECKPOINTED for name in settings.implementations if name in ('mmmixer', 'timm')]
     return names
+
+
+def config_train_step(settings: Settings, device: torch.device) -> Callable[[], None]:
+    """``model.train_step`` exactly as ``tools/train.py`` runs it, on one collated batch.
+
+    The batch is what the configs' ``default_collate`` gives: one uint8 image tensor (pinned on
+    CUDA, copied to the device inside the step) and fresh ``DataSample`` labels for every call.
+    """
+    from mmengine.config import Config
+    from mmengine.logging import MMLogger
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    from mmpretrain.structures import DataSample
+
+    from mmmixer.engine.fast_training import compile_in_place, use_amp, use_fused_optimizer
+    from mmmixer.models.backbones.mlp_mixer import ARCH_ZOO
+
+    arch, patch = VARIANTS[settings.variant]
+    config_name = 'mixer-l16_in1k.py' if arch == 'l' else 'mixer-b16_in1k.py'
+    cfg = Config.fromfile(os.path.join(CONFIGS, config_name))
+    cfg.model.backbone.update(arch=arch, patch_size=patch, img_size=settings.img_size)
+    cfg.model.head.in_channels = (ARCH_ZOO[arch] if isinstance(arch, str) else arch)['embed_dims']
+    cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    init_default_scope('mmpretrain')
+    model = MODELS.build(cfg.model)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('WARNING')  # init_weights logs a line per parameter
+    model.init_weights()
+    logger.setLevel(level)
+    model.to(device)
+    if settings.compile:
+        compile_in_place(model, {})
+
+    optim_cfg = cfg.optim_wrapper.to_dict()
+    if settings.dtype in AMP_DTYPE_NAMES:
+        use_amp(optim_cfg, AMP_DTYPE_NAMES[settings.dtype], device.type)
+    if settings.fused_adamw:
+        use_fused_optimizer(optim_cfg, device.type)
+    else:
+        optim_cfg['optimizer']['foreach'] = True
+    optim_wrapper = build_optim_wrapper(model, optim_cfg)
+
+    images = torch.randint(0, 256, (settings.batch_size, 3, settings.img_size, settings.img_size), dtype=torch.uint8)
+    if device.type == 'cuda':
+        images = images.pin_memory()
+    labels = torch.randint(0, 1000, (settings.batch_size,)).tolist()
+    # One fresh set of labels per call, made beforehand (the dataloader workers make them in training).
+    calls = settings.warmup + settings.repeats + 1  # + the untimed memory-peak step
+    sample_sets = [[DataSample().set_gt_label(label) for label in labels] for _ in range(calls)]
+
+    def step():
+        samples = sample_sets.pop() if sample_sets else [DataSample().set_gt_label(label) for label in labels]
+        model.train_step(dict(inputs=images, data_samples=samples), optim_wrapper)
+
+    return step
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -150,7 +220,13 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-MATMUL = 'matmul 2048^2'  # the device's reference rate, timed in the same rotation as the models
+MATMUL = 'matmul'  # the device's reference rate, timed in the same rotation as the models
+
+
+def matmul_size(device: torch.device) -> int:
+    """Side of the reference product: 2048 reaches a CPU's peak; a GPU needs 8192 (2048^2 reaches only
+    47-100 of an H100's ~790 bf16 TFLOP/s, which made models look faster than the device)."""
+    return 2048 if device.type == 'cpu' else 8192
 
 
 def matmul_step(device: torch.device, dtype: torch.dtype, size: int = 2048) -> tuple[Callable[[], None], float]:
@@ -205,13 +281,17 @@ def run_benchmark(settings: Settings, log=print) -> dict:
     dtype = DTYPES[settings.dtype]
     flops = forward_flops_per_image(settings.variant)
     log(f'forward {flops / 1e9:.2f} GFLOP/image')
-    matmul, matmul_flops = matmul_step(device, dtype)
+    size = matmul_size(device)
+    matmul, matmul_flops = matmul_step(device, dtype, size)
 
     results, rates = [], {}
     for mode in settings.modes:
         steps = {}
         for name in implementations_to_run(settings, mode):
             torch.manual_seed(0)
+            if name == CONFIG_STEP:
+                steps[name] = config_train_step(settings, device)
+                continue
             model = build_model(name, settings).to(device)
             if settings.channels_last:
                 model = model.to(memory_format=torch.channels_last)
@@ -232,7 +312,7 @@ def run_benchmark(settings: Settings, log=print) -> dict:
                 times[name].append(time.perf_counter() - start)
         rate = rates[mode] = matmul_flops / statistics.median(times.pop(MATMUL))
         del steps[MATMUL]
-        log(f'{mode}: matmul rate ({settings.dtype}, 2048^2) {rate / 1e9:.1f} GFLOP/s')
+        log(f'{mode}: matmul rate ({settings.dtype}, {size}^2) {rate / 1e9:.1f} GFLOP/s')
         peaks = {name: peak_memory_bytes(step, device) / 2**20 for name, step in steps.items()}
         for name, seconds_per_batch in times.items():
             throughput = settings.batch_size / statistics.median(seconds_per_batch)
@@ -245,13 +325,19 @@ def run_benchmark(settings: Settings, log=print) -> dict:
         settings={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(settings).items()},
         torch=torch.__version__,
         matmul_gflops={mode: rate / 1e9 for mode, rate in rates.items()},
+        matmul_size=size,
         forward_gflop_per_image=flops / 1e9,
         results=[asdict(r) for r in results],
     )
 
 
+def _is_variant_row(name: str) -> bool:
+    """Rows that are another way of running an implementation, not another implementation."""
+    return name.endswith(CHECKPOINTED) or name == CONFIG_STEP
+
+
 def format_table(report: dict) -> str:
-    """Markdown table; "x fastest other" compares against the other implementations without checkpointing."""
+    """Markdown table; "x fastest other" compares against the other implementations as bare models."""
     lines = [
         '| implementation | mode | img/s | x fastest other | peak MB | % of matmul rate |',
         '|---|---|---|---|---|---|',
@@ -263,9 +349,9 @@ def format_table(report: dict) -> str:
         others = [
             o['images_per_second']
             for o in results
-            if o['mode'] == r['mode'] and not o['implementation'].endswith(CHECKPOINTED) and o['implementation'] != name
+            if o['mode'] == r['mode'] and not _is_variant_row(o['implementation']) and o['implementation'] != name
         ]
-        ratio = f'{r["images_per_second"] / max(others):.2f}' if others and not name.endswith(CHECKPOINTED) else '-'
+        ratio = f'{r["images_per_second"] / max(others):.2f}' if others and not _is_variant_row(name) else '-'
         lines.append(
             f'| {name} | {r["mode"]} | {r["images_per_second"]:.2f} | {ratio} | '
             f'{r["peak_memory_mb"]:.0f} | {100 * r["matmul_fraction"]:.0f}% |'
@@ -278,6 +364,15 @@ def format_table(report: dict) -> str:
                 f'{name}: peak memory {r["peak_memory_mb"] / base["peak_memory_mb"]:.2f}x and time per step '
                 f'{base["images_per_second"] / r["images_per_second"]:.2f}x of {base["implementation"]}'
             )
+    bare = by_name.get(('mmmixer', 'train'))
+    config_step = by_name.get((CONFIG_STEP, 'train'))
+    if bare and config_step:
+        batch = report['settings']['batch_size']
+        bare_ms, config_ms = (1e3 * batch / x['images_per_second'] for x in (bare, config_step))
+        summaries.append(
+            f'{CONFIG_STEP}: {config_step["images_per_second"] / bare["images_per_second"]:.3f}x the throughput of '
+            f'the bare mmmixer step ({config_ms:.1f} vs {bare_ms:.1f} ms per batch of {batch})'
+        )
     return '\n'.join([*lines, '', *summaries])
 
 

@@ -1,6 +1,37 @@
 """Small shared helpers for the tests."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import torch
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_DEMO_MODEL = [
+    'model.backbone.arch.embed_dims=16',
+    'model.backbone.arch.num_layers=2',
+    'model.backbone.arch.tokens_mlp_dims=8',
+    'model.backbone.arch.channels_mlp_dims=32',
+    'model.head.in_channels=16',
+]
+
+
+def run(*args, env=None, timeout=600, check=True):
+    """Run a tool with this interpreter from the repo root; return (exit code, combined output)."""
+    command = [sys.executable, *map(str, args)] if str(args[0]).endswith('.py') else list(map(str, args))
+    result = subprocess.run(
+        command,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    output = result.stdout + result.stderr
+    if check and result.returncode != 0:
+        raise AssertionError(f'{" ".join(command)} failed with {result.returncode}:\n{output[-4000:]}')
+    return result.returncode, output
 
 
 def randomize_(module: torch.nn.Module, std: float = 0.05, seed: int = 1234) -> torch.nn.Module:

@@ -8,8 +8,7 @@ from PIL import Image
 
 from mmmixer.benchmark import forward_flops_per_image, peak_memory_bytes
 from mmmixer.datasets import prepare_digits
-from tests.helpers import randomize_
-from tests.test_tools import run
+from tests.helpers import randomize_, run
 
 
 def test_benchmark_smoke_prints_a_table_and_writes_json(tmp_path):

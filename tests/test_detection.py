@@ -10,8 +10,7 @@ import torch
 from PIL import Image
 
 from mmmixer.models import MixerPyramidNeck, MlpMixer, resize_token_mixing
-from tests.helpers import randomize_
-from tests.test_tools import run
+from tests.helpers import randomize_, run
 
 REPO = Path(__file__).resolve().parents[1]
 DETECTION_CONFIGS = sorted((REPO / 'configs/detection').glob('*_coco.py'))

@@ -4,7 +4,6 @@ import json
 import os
 import pickle
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,31 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-TINY_DEMO_MODEL = [
-    'model.backbone.arch.embed_dims=16',
-    'model.backbone.arch.num_layers=2',
-    'model.backbone.arch.tokens_mlp_dims=8',
-    'model.backbone.arch.channels_mlp_dims=32',
-    'model.head.in_channels=16',
-]
-
-
-def run(*args, env=None, timeout=600, check=True):
-    """Run a tool with this interpreter from the repo root; return (exit code, combined output)."""
-    command = [sys.executable, *map(str, args)] if str(args[0]).endswith('.py') else list(map(str, args))
-    result = subprocess.run(
-        command,
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    output = result.stdout + result.stderr
-    if check and result.returncode != 0:
-        raise AssertionError(f'{" ".join(command)} failed with {result.returncode}:\n{output[-4000:]}')
-    return result.returncode, output
+from tests.helpers import REPO, TINY_DEMO_MODEL, run
 
 
 def make_imagenet_tree(root: Path, num_classes: int = 2, per_class: int = 2) -> Path:
@@ -107,16 +82,6 @@ def test_missing_dataset_fails_fast_with_the_fix(tmp_path):
 
 
 # ----------------------------------------------------------------------------- demo config: resume, DDP
-@pytest.fixture(scope='module')
-def digits_dir(tmp_path_factory):
-    from mmmixer.datasets import prepare_digits
-
-    root = tmp_path_factory.mktemp('digits') / 'digits'
-    info = prepare_digits(str(root))
-    assert (info['num_train'], info['num_val']) == (1438, 359)
-    return root
-
-
 def deterministic_demo_config(tmp_path: Path, digits: Path) -> Path:
     """The demo config with its random crop removed, so that runs can be compared bit for bit."""
     config = tmp_path / 'demo_deterministic.py'

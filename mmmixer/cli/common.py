@@ -5,10 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
+import sys
+from typing import NoReturn
 
 from mmengine.config import Config, DictAction
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def usage_error(message: str) -> NoReturn:
+    """End a command line on bad input: one ``error:`` line (more only for lists), exit code 2."""
+    print(f'error: {message}', file=sys.stderr)
+    raise SystemExit(2)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +26,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         nargs='+',
         action=DictAction,
         help='override config settings, key=value (lists: key="[a,b]"); merged after the other flags',
+    )
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the backbone, neck and head in place (same as --cfg-options compile=True; '
+        'compile=dict(...) passes torch.compile arguments)',
     )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
@@ -35,7 +49,7 @@ def default_work_dir(config_path: str) -> str:
 def load_config(path: str) -> Config:
     """Read a config without importing its ``custom_imports`` yet (see :func:`prepare_runtime`)."""
     if not osp.isfile(path):
-        raise SystemExit(f'error: config file {path} does not exist')
+        usage_error(f'config file {path} does not exist')
     return Config.fromfile(path, import_custom_modules=False)
 
 
@@ -50,6 +64,32 @@ def prepare_runtime(cfg: Config) -> None:
         import_modules_from_strings(**cfg.custom_imports)
     if cfg.get('launcher') == 'pytorch':
         prepare_cpu_distributed(cfg)
+
+
+def build_runner(cfg: Config, compile_flag: bool = False):
+    """``Runner.from_cfg``, with ``--compile`` / ``cfg.compile`` applied to the model in place.
+
+    mmengine's own ``compile`` setting compiles the whole ``train_step`` (optimizer wrapper, AMP
+    context, logging), which dynamo cannot trace; it is taken out of the config here and applied to
+    the backbone, neck and head instead (:func:`mmmixer.engine.fast_training.compile_in_place`).
+    """
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner import Runner
+
+    from mmmixer.engine.fast_training import compile_in_place, compile_options
+
+    try:
+        options = compile_options(cfg.pop('compile', None))
+    except ValueError as error:
+        usage_error(str(error))
+    if compile_flag and options is None:
+        options = {}
+    runner = Runner.from_cfg(cfg)
+    if options is not None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        compiled = compile_in_place(model, options)
+        runner.logger.info(f'torch.compile({options}) in place: {", ".join(compiled) or "nothing to compile"}')
+    return runner
 
 
 def prepare_cpu_distributed(cfg: Config) -> None:
@@ -105,7 +145,7 @@ def check_datasets_exist(cfg: Config, dataloaders: tuple[str, ...]) -> None:
                 problems.append((name, path, dataset))
     if not problems:
         return
-    lines = ['error: dataset not found:']
+    lines = ['dataset not found:']
     for name, path, _ in problems:
         lines.append(f'  {name}: looked for {osp.abspath(path)}')
     loaders = sorted({name for name, _, _ in problems})
@@ -114,4 +154,4 @@ def check_datasets_exist(cfg: Config, dataloaders: tuple[str, ...]) -> None:
         'Put the data there (mmpretrain ImageNet layout: data/imagenet/{train,val}, meta/{train,val}.txt), '
         f'or point elsewhere with: --cfg-options {overrides}'
     )
-    raise SystemExit('\n'.join(lines))
+    usage_error('\n'.join(lines))

@@ -11,12 +11,15 @@ from mmengine.config import Config
 
 from mmmixer.cli.common import (
     add_common_arguments,
+    build_runner,
     check_datasets_exist,
     default_work_dir,
     load_config,
     prepare_runtime,
     set_local_rank,
+    usage_error,
 )
+from mmmixer.engine.dataloader_shutdown import close_dataloader_workers, runner_dataloaders
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,18 +58,19 @@ def main(argv: list[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
     set_local_rank(args)
     if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
+        usage_error(f'checkpoint {args.checkpoint} does not exist')
     cfg = merge_args(load_config(args.config), args)
     check_datasets_exist(cfg, ('test_dataloader',))
     prepare_runtime(cfg)
-    from mmengine.runner import Runner
-
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, args.compile)
     if args.out and args.out_item == 'pred':
         from mmpretrain.evaluation import DumpResults
 
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
-    metrics = runner.test()
+    try:
+        metrics = runner.test()
+    finally:
+        close_dataloader_workers(runner_dataloaders(runner))
     if runner.rank == 0:
         if args.out and args.out_item == 'metrics':
             _write_json_atomically(args.out, {k: float(v) for k, v in metrics.items()})

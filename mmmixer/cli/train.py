@@ -9,12 +9,16 @@ from mmengine.config import Config
 from mmmixer.cli.common import (
     DATALOADERS,
     add_common_arguments,
+    build_runner,
     check_datasets_exist,
     default_work_dir,
     load_config,
     prepare_runtime,
     set_local_rank,
+    usage_error,
 )
+from mmmixer.engine.dataloader_shutdown import close_dataloader_workers, runner_dataloaders
+from mmmixer.engine.fast_training import AMP_DTYPES, default_amp_dtype, use_amp, use_fused_optimizer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
         const='auto',
         help='resume from this checkpoint, or (no value) from the latest one in the work dir',
     )
-    parser.add_argument('--amp', action='store_true', help='automatic mixed precision training')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision training: bfloat16 without loss scaling where the device supports it, '
+        'else float16 with a dynamic loss scaler (see --amp-dtype)',
+    )
+    parser.add_argument('--amp-dtype', choices=AMP_DTYPES, help='mixed precision dtype for --amp (default: auto)')
     parser.add_argument('--no-validate', action='store_true', help='do not validate during training')
     parser.add_argument(
         '--auto-scale-lr', action='store_true', help='scale the LR by actual batch / auto_scale_lr.base_batch_size'
@@ -46,19 +56,24 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    if args.amp_dtype and not args.amp:
+        usage_error('--amp-dtype only applies with --amp; add --amp')
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        try:
+            use_amp(cfg.optim_wrapper, args.amp_dtype or default_amp_dtype())
+        except ValueError as error:
+            usage_error(str(error))
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
-            raise SystemExit('error: --auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) in the config')
+            usage_error('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) in the config')
         cfg.auto_scale_lr.enable = True
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    use_fused_optimizer(cfg.optim_wrapper)
     for name in DATALOADERS:
         loader = cfg.get(name)
         if not loader:
@@ -79,7 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     cfg = merge_args(load_config(args.config), args)
     check_datasets_exist(cfg, ('train_dataloader', 'val_dataloader'))
     prepare_runtime(cfg)
-    from mmengine.runner import Runner
-
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    runner = build_runner(cfg, args.compile)
+    try:
+        runner.train()
+    finally:
+        close_dataloader_workers(runner_dataloaders(runner))

@@ -1,3 +1,4 @@
+from .autocast_optim_wrapper import AutocastOptimWrapper
 from .layer_decay import MixerLayerDecayOptimWrapperConstructor
 
-__all__ = ['MixerLayerDecayOptimWrapperConstructor']
+__all__ = ['AutocastOptimWrapper', 'MixerLayerDecayOptimWrapperConstructor']

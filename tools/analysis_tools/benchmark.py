@@ -1,7 +1,9 @@
 """Throughput and peak memory of mmmixer vs timm vs mmpretrain Mixers (inference and training step).
 
+Training also times `mmmixer config-step`: the step tools/train.py runs, built from the B/16 (L/16) config.
+
 python tools/analysis_tools/benchmark.py --variant b16 --batch-size 8 --threads 2 [--json out.json]
-python tools/analysis_tools/benchmark.py --device cuda --dtype bf16 --compile
+python tools/analysis_tools/benchmark.py --variant b16 --batch-size 256 --device cuda --dtype bf16 [--compile]
 python tools/analysis_tools/benchmark.py --smoke        # seconds-long check of the tool itself
 """
 
@@ -36,6 +38,9 @@ def main():
         '--with-cp', action='store_true', help='also time training with activation checkpointing (mmmixer and timm)'
     )
     parser.add_argument(
+        '--no-config-step', action='store_true', help='do not time the config-built training step (mmmixer config-step)'
+    )
+    parser.add_argument(
         '--foreach-adamw',
         action='store_true',
         help="training steps use torch's foreach AdamW (model-sized temporaries) instead of the fused one",
@@ -61,6 +66,7 @@ def main():
         channels_last=args.channels_last,
         compile=args.compile,
         with_cp=args.with_cp,
+        config_step=not args.no_config_step,
         fused_adamw=not args.foreach_adamw,
         modes=tuple(args.modes),
         implementations=tuple(args.implementations),
