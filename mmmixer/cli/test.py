@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 import os.path as osp
+import re
+import sys
 
 from mmengine.config import Config
 
@@ -22,7 +24,7 @@ from mmmixer.cli.common import (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file or URL (http(s)://, torchvision://, open-mmlab:// ...)')
     parser.add_argument('--out', help='write the metrics (or predictions, see --out-item) to this file')
     parser.add_argument(
         '--out-item',
@@ -54,7 +56,8 @@ def _write_json_atomically(path: str, data: dict) -> None:
 def main(argv: list[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
     set_local_rank(args)
-    if not osp.isfile(args.checkpoint):
+    is_url = re.match(r'[\w.+-]+://', args.checkpoint) is not None  # mmengine's loaders fetch these
+    if not is_url and not osp.isfile(args.checkpoint):
         raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
     cfg = merge_args(load_config(args.config), args)
     check_datasets_exist(cfg, ('test_dataloader',))
@@ -66,7 +69,13 @@ def main(argv: list[str] | None = None) -> dict:
         from mmpretrain.evaluation import DumpResults
 
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
-    metrics = runner.test()
+    from mmmixer.checkpoint import CheckpointError
+
+    try:
+        metrics = runner.test()
+    except CheckpointError as error:  # refused, not a checkpoint, damaged, or not downloadable
+        print(f'error: {error}', file=sys.stderr)
+        raise SystemExit(2) from None
     if runner.rank == 0:
         if args.out and args.out_item == 'metrics':
             _write_json_atomically(args.out, {k: float(v) for k, v in metrics.items()})
