@@ -24,7 +24,8 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=['mmmixer', 'mmmixer.*']),
     install_requires=[
-        'torch>=2.1',
+        # Safe loading needs torch.serialization.safe_globals (2.5) with (object, name) entries (2.6).
+        'torch>=2.6',
         'numpy',
         'mmengine>=0.10.4,<1.0',
         # mmpretrain 1.2 accepts mmcv < 2.4; mmdet 3.3 (the `det` extra) needs < 2.2.

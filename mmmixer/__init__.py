@@ -1,7 +1,8 @@
 """MLP-Mixer for OpenMMLab: backbone, configs, weight converters, detection support.
 
-Importing mmmixer registers its models and makes mmengine load local checkpoints safely
-(``weights_only`` with an explicit allow-list, see :mod:`mmmixer.checkpoint`).
+Importing mmmixer registers its models and makes mmengine load checkpoints safely, whatever their
+scheme (local, ``http(s)://``, ``torchvision://``, ``open-mmlab://`` ...): ``weights_only`` with an
+explicit allow-list that is active only during those loads (see :mod:`mmmixer.checkpoint`).
 """
 
 from . import checkpoint as _checkpoint

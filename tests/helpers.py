@@ -1,8 +1,12 @@
 """Small shared helpers for the tests."""
 
+import contextlib
+import http.server
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -44,3 +48,37 @@ def randomize_(module: torch.nn.Module, std: float = 0.05, seed: int = 1234) -> 
             is_norm_scale = param.ndim == 1 and name.endswith('weight') and 'norm' in name
             param.copy_(noise + 1.0 if is_norm_scale else noise)
     return module
+
+
+class ShellPayload:
+    """Unpickling this runs a shell command that creates ``marker``: the payload of a malicious checkpoint."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f'touch {self.marker}',))
+
+
+@contextlib.contextmanager
+def serve_directory(root) -> Iterator[str]:
+    """Serve ``root`` over HTTP on 127.0.0.1 (an ephemeral port) in a thread; yields the base URL."""
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f'http://127.0.0.1:{server.server_address[1]}'
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

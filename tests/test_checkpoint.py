@@ -1,32 +1,68 @@
-"""Safe checkpoint loading: what the allow-list lets through and what it refuses."""
+"""Safe checkpoint loading: what the allow-list lets through, what it refuses, on every path mmengine offers."""
 
 import io
 import os
 import pickle
+import re
+import sys
+import types
 
 import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.runner import CheckpointLoader
 
-import mmmixer  # noqa: F401  (installs the safe loader)
-from mmmixer.checkpoint import UnsafeCheckpointError, load_checkpoint_safely, publish_checkpoint
+import mmmixer  # noqa: F401  (installs the safe loaders)
+from mmmixer.checkpoint import (
+    SAFE_GLOBAL_SUBSTITUTES,
+    SAFE_GLOBALS,
+    CheckpointError,
+    UnsafeCheckpointError,
+    allow_listed,
+    load_checkpoint_safely,
+    publish_checkpoint,
+)
+from tests.helpers import ShellPayload, serve_directory
+
+# os.system pickles under its real module: posix.system here, nt.system on Windows.
+NAMES_THE_SHELL = r'names the global (posix|nt|os)\.system, which is not on the safe allow-list'
+
+
+def runner_like_checkpoint() -> dict:
+    """What an mmengine Runner checkpoint holds besides tensors."""
+    buffer = HistoryBuffer()
+    buffer.update(1.5)
+    return {
+        'meta': {'epoch': 1},
+        'state_dict': {'weight': torch.arange(4.0)},
+        'message_hub': {'log_scalars': {'loss': buffer}, 'runtime_info': {'arr': np.arange(3), 'x': np.float64(2)}},
+    }
 
 
 def test_runner_state_objects_load(tmp_path):
-    buffer = HistoryBuffer()
-    buffer.update(1.5)
-    state = {
-        'message_hub': {'log_scalars': {'loss': buffer}, 'runtime_info': {'arr': np.arange(3), 'x': np.float64(2)}}
-    }
-    torch.save(state, tmp_path / 'c.pth')
+    torch.save(runner_like_checkpoint(), tmp_path / 'c.pth')
     loaded = load_checkpoint_safely(tmp_path / 'c.pth')
     assert loaded['message_hub']['log_scalars']['loss'].current() == 1.5
     assert loaded['message_hub']['runtime_info']['arr'].tolist() == [0, 1, 2]
 
 
+def test_runner_checkpoints_written_under_numpy_1_load(tmp_path):
+    """numpy 1.x pickles arrays and scalars as numpy.core.multiarray.* (numpy 2: numpy._core.multiarray.*);
+    apart from that module path, numpy 1.26's protocol-2 pickle of these objects is byte-identical."""
+    buffer = io.BytesIO()
+    torch.save(runner_like_checkpoint(), buffer, _use_new_zipfile_serialization=False)  # one plain pickle stream
+    numpy_1 = buffer.getvalue().replace(b'cnumpy._core.multiarray\n', b'cnumpy.core.multiarray\n')
+    assert numpy_1.count(b'cnumpy.core.multiarray\n') >= 2  # _reconstruct and scalar
+    (tmp_path / 'numpy1.pth').write_bytes(numpy_1)
+    loaded = load_checkpoint_safely(tmp_path / 'numpy1.pth')
+    assert loaded['message_hub']['runtime_info']['arr'].tolist() == [0, 1, 2]
+    assert loaded['message_hub']['runtime_info']['x'] == 2.0
+    assert loaded['message_hub']['log_scalars']['loss'].current() == 1.5
+
+
 class _GetattrEscape:
-    """Reaches os.system through getattr on an allowed object: must be refused."""
+    """Reaches beyond HistoryBuffer's statistics through getattr on an allowed object: must be refused."""
 
     def __reduce__(self):
         return (getattr, (HistoryBuffer, '__init__'))
@@ -34,40 +70,103 @@ class _GetattrEscape:
 
 def test_getattr_is_limited_to_history_buffer_methods(tmp_path):
     torch.save({'x': _GetattrEscape()}, tmp_path / 'c.pth')
-    with pytest.raises(UnsafeCheckpointError, match='refusing to load'):
+    with pytest.raises(UnsafeCheckpointError, match=r"refusing to load .*getattr\(.*'__init__'\)"):
         load_checkpoint_safely(tmp_path / 'c.pth')
 
 
-class _Shell:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f'touch {self.marker}',))
-
-
-@pytest.mark.parametrize('writer', ['torch.save', 'pickle.dump'])
-def test_code_in_a_pickle_never_runs(tmp_path, writer):
+@pytest.mark.parametrize(
+    ('writer', 'refusal'),
+    [
+        ('torch.save', NAMES_THE_SHELL),
+        ('pickle protocol 2', NAMES_THE_SHELL),
+        # torch's safe unpickler cannot read pickle.dump's framed protocols at all, so it never reaches the global.
+        ('pickle protocol 4', r'refusing to load .*a plain Python pickle \(protocol 4\), not a torch.save checkpoint'),
+        ('pickle protocol 5', r'refusing to load .*a plain Python pickle \(protocol 5\)'),
+    ],
+)
+def test_code_in_a_pickle_never_runs(tmp_path, writer, refusal):
     marker = tmp_path / 'pwned'
     path = tmp_path / 'evil.pth'
-    payload = {'state_dict': {}, 'meta': _Shell(marker)}
+    payload = {'state_dict': {}, 'meta': ShellPayload(marker)}
     if writer == 'torch.save':
         torch.save(payload, path)
     else:
-        path.write_bytes(pickle.dumps(payload))
-    with pytest.raises(UnsafeCheckpointError, match='allow-list'):
+        path.write_bytes(pickle.dumps(payload, protocol=int(writer[-1])))
+    with pytest.raises(CheckpointError, match=refusal) as error:
         load_checkpoint_safely(path)
+    assert isinstance(error.value, UnsafeCheckpointError) == (refusal == NAMES_THE_SHELL)
     assert not marker.exists()
+
+
+# ----------------------------------------------------------------------------- the allow-list stays in our loads
+def ours_on_torchs_allow_list() -> set:
+    return set(SAFE_GLOBALS + SAFE_GLOBAL_SUBSTITUTES) & set(torch.serialization.get_safe_globals())
+
+
+def test_importing_mmmixer_leaves_torchs_allow_list_alone(tmp_path):
+    """Third-party code that calls torch.load itself keeps torch's defaults after `import mmmixer`."""
+    assert ours_on_torchs_allow_list() == set()
+    torch.save(runner_like_checkpoint(), tmp_path / 'c.pth')
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        torch.load(tmp_path / 'c.pth', weights_only=True)
+    load_checkpoint_safely(tmp_path / 'c.pth')  # ours still loads it, and leaves nothing behind
+    assert ours_on_torchs_allow_list() == set()
+
+
+def test_our_loads_keep_what_the_user_allowed():
+    before = set(torch.serialization.get_safe_globals())
+    with torch.serialization.safe_globals([HistoryBuffer]):
+        with allow_listed():
+            assert ours_on_torchs_allow_list() == set(SAFE_GLOBALS + SAFE_GLOBAL_SUBSTITUTES)
+        assert set(torch.serialization.get_safe_globals()) == before | {HistoryBuffer}
+    assert set(torch.serialization.get_safe_globals()) == before
+
+
+# ----------------------------------------------------------------------------- what a file is, said plainly
+@pytest.mark.parametrize(
+    ('content', 'looks_like'),
+    [
+        (b'{"state_dict": {"w": [1, 2]}}', 'JSON text'),
+        (b'model:\n  type: ImageClassifier\n', 'YAML text'),
+        (b'\xff\xd8\xff\xe0\x00\x10JFIF\x00', 'a JPEG image'),
+        (b'these are not weights\n', 'text'),
+        (b'', 'an empty file'),
+        (b'\x93NUMPY\x01\x00v\x00', r'a single NumPy array \(\.npy\)'),
+    ],
+)
+def test_a_file_that_is_no_checkpoint_is_named_as_such(tmp_path, content, looks_like):
+    path = tmp_path / 'model.pth'
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=f'model.pth is not a PyTorch checkpoint: it looks like {looks_like}$'):
+        load_checkpoint_safely(path)
+
+
+def test_an_npz_renamed_pth_is_named_as_such(tmp_path):
+    np.savez(tmp_path / 'weights.npz', a=np.ones(2))
+    os.replace(tmp_path / 'weights.npz', tmp_path / 'weights.pth')
+    with pytest.raises(CheckpointError, match=r'looks like a NumPy \.npz archive'):
+        load_checkpoint_safely(tmp_path / 'weights.pth')
 
 
 def test_truncated_and_missing_files(tmp_path):
     buffer = io.BytesIO()
     torch.save({'w': torch.ones(100)}, buffer)
     (tmp_path / 'cut.pth').write_bytes(buffer.getvalue()[:200])
-    with pytest.raises(RuntimeError, match='truncated or corrupt'):
+    with pytest.raises(CheckpointError, match='truncated or corrupt') as error:
         load_checkpoint_safely(tmp_path / 'cut.pth')
+    assert not isinstance(error.value, UnsafeCheckpointError)
     with pytest.raises(FileNotFoundError):
         load_checkpoint_safely(tmp_path / 'nope.pth')
+
+
+@pytest.mark.parametrize('tail', [b'hello world', b'\x00' * 40, b'}q\x00(X\x01\x00\x00\x00ah\x05'])
+def test_a_damaged_pickle_is_corrupt_not_unsafe(tmp_path, tail):
+    """Garbage after a pickle header (seen raising a raw KeyError from the unpickler's memo) is 'corrupt'."""
+    path = tmp_path / 'damaged.pth'
+    path.write_bytes(b'\x80\x02' + tail)
+    with pytest.raises(CheckpointError, match='truncated or corrupt') as error:
+        load_checkpoint_safely(path)
+    assert not isinstance(error.value, UnsafeCheckpointError)
 
 
 def test_publish_refuses_a_file_without_state_dict(tmp_path):
@@ -75,3 +174,206 @@ def test_publish_refuses_a_file_without_state_dict(tmp_path):
     with pytest.raises(ValueError, match='has no state_dict'):
         publish_checkpoint(tmp_path / 'plain.pth', tmp_path / 'out.pth')
     assert sorted(os.listdir(tmp_path)) == ['plain.pth']
+
+
+# ----------------------------------------------------------------------------- every scheme, a real server
+def test_every_scheme_mmengine_registers_loads_safely():
+    # mmengine's own table: a scheme added there (or by an upgrade) without a safe loader fails here.
+    unsafe = {prefix: loader.__module__ for prefix, loader in CheckpointLoader._schemes.items()}
+    assert all(module == 'mmmixer.checkpoint' for module in unsafe.values()), unsafe
+    for prefix in ('', 'http://', 'https://', 'torchvision://', 'open-mmlab://', 'openmmlab://', 'mmcls://', 'pavi://'):
+        assert prefix in CheckpointLoader._schemes
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """An HTTP server on 127.0.0.1 with a malicious and a good checkpoint; torch.hub's cache in tmp_path."""
+    files, marker = tmp_path / 'served', tmp_path / 'pwned'
+    files.mkdir()
+    torch.save({'state_dict': {'weight': torch.zeros(4)}, 'meta': ShellPayload(marker)}, files / 'evil.pth')
+    torch.save(runner_like_checkpoint(), files / 'good.pth')
+    hub_dir = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / 'hub'))
+    monkeypatch.setenv('NO_PROXY', '127.0.0.1')
+    monkeypatch.setenv('no_proxy', '127.0.0.1')
+    with serve_directory(files) as url:
+        yield types.SimpleNamespace(url=url, files=files, marker=marker, cache=tmp_path / 'hub' / 'checkpoints')
+    torch.hub.set_dir(hub_dir)
+
+
+def _mmengine_load(name: str):
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    return _load_checkpoint(name, map_location='cpu')
+
+
+def _holder(init_cfg=None):
+    """A module with one parameter named like the served checkpoints' tensor."""
+    from mmengine.model import BaseModel
+
+    class Holder(BaseModel):
+        def __init__(self):
+            super().__init__(init_cfg=init_cfg)
+            self.weight = torch.nn.Parameter(torch.ones(4))
+
+        def forward(self, *args, **kwargs):
+            return {}
+
+    return Holder()
+
+
+def _loaded_weight(model) -> dict:
+    return {'state_dict': {'weight': model.weight.detach()}}
+
+
+def _load_into_model(name: str):
+    from mmengine.runner import load_checkpoint
+
+    model = _holder()
+    load_checkpoint(model, name, map_location='cpu')
+    return _loaded_weight(model)
+
+
+def _pretrained_init(name: str):
+    model = _holder(init_cfg=dict(type='Pretrained', checkpoint=name))
+    model.init_weights()
+    return _loaded_weight(model)
+
+
+def _runner_load_from(name: str, work_dir: str):
+    from mmengine.runner import Runner
+
+    runner = Runner(model=_holder(), work_dir=work_dir, load_from=name)
+    runner.load_or_resume()
+    return _loaded_weight(runner.model)
+
+
+ENTRY_POINTS = {
+    'mmengine _load_checkpoint': _mmengine_load,
+    'mmengine load_checkpoint': _load_into_model,
+    "init_cfg=dict(type='Pretrained')": _pretrained_init,
+}
+
+
+def _names(url: str, file: str, monkeypatch) -> dict[str, str]:
+    """The same served file under each scheme; name-to-URL tables point at the local server."""
+    import mmengine.runner.checkpoint as mmengine_checkpoint
+
+    monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models', lambda: {'tiny': f'{url}/{file}'})
+    monkeypatch.setattr(mmengine_checkpoint, 'get_external_models', lambda: {'tiny_v2': f'{url}/{file}'})
+    monkeypatch.setattr(mmengine_checkpoint, 'get_deprecated_model_names', lambda: {'tiny': 'tiny_v2'})
+    return {
+        'http': f'{url}/{file}',
+        'torchvision': 'torchvision://tiny',
+        'modelzoo': 'modelzoo://tiny',
+        'open-mmlab (deprecated name)': 'open-mmlab://tiny',
+        'openmmlab': 'openmmlab://tiny_v2',
+    }
+
+
+@pytest.mark.parametrize('entry', sorted(ENTRY_POINTS))
+@pytest.mark.parametrize('scheme', ['http', 'torchvision', 'modelzoo', 'open-mmlab (deprecated name)', 'openmmlab'])
+def test_a_served_malicious_checkpoint_never_runs(served, monkeypatch, entry, scheme):
+    name = _names(served.url, 'evil.pth', monkeypatch)[scheme]
+    with pytest.raises(UnsafeCheckpointError, match=NAMES_THE_SHELL) as error:
+        ENTRY_POINTS[entry](name)
+    assert 'downloaded from http://127.0.0.1' in str(error.value)
+    assert not served.marker.exists()
+    assert (served.cache / 'evil.pth').is_file()  # downloaded into torch.hub's cache, as mmengine does
+
+
+@pytest.mark.parametrize('entry', sorted(ENTRY_POINTS))
+def test_a_served_good_checkpoint_loads(served, monkeypatch, entry):
+    name = _names(served.url, 'good.pth', monkeypatch)['torchvision']
+    loaded = ENTRY_POINTS[entry](name)
+    assert torch.equal(loaded['state_dict']['weight'], torch.arange(4.0))
+
+
+def test_runner_load_from_a_url(served, tmp_path):
+    with pytest.raises(UnsafeCheckpointError, match=NAMES_THE_SHELL):
+        _runner_load_from(f'{served.url}/evil.pth', str(tmp_path / 'work'))
+    assert not served.marker.exists()
+    loaded = _runner_load_from(f'{served.url}/good.pth', str(tmp_path / 'work'))
+    assert torch.equal(loaded['state_dict']['weight'], torch.arange(4.0))
+
+
+def test_mmcls_scheme_keeps_the_backbone(served, monkeypatch):
+    import mmengine.runner.checkpoint as mmengine_checkpoint
+
+    torch.save({'state_dict': {'backbone.w': torch.ones(2), 'head.fc.w': torch.ones(1)}}, served.files / 'cls.pth')
+    monkeypatch.setattr(
+        mmengine_checkpoint,
+        'get_mmcls_models',
+        lambda: {'evil': f'{served.url}/evil.pth', 'cls': f'{served.url}/cls.pth'},
+    )
+    with pytest.raises(UnsafeCheckpointError, match=NAMES_THE_SHELL):
+        _mmengine_load('mmcls://evil')
+    assert not served.marker.exists()
+    assert list(_mmengine_load('mmcls://cls')['state_dict']) == ['w']
+
+
+def test_unknown_names_and_unreachable_urls_are_clear_errors(served, monkeypatch):
+    _names(served.url, 'good.pth', monkeypatch)
+    with pytest.raises(CheckpointError, match=r"torchvision://nope: no checkpoint is registered under 'nope'"):
+        _mmengine_load('torchvision://nope')
+    with pytest.raises(CheckpointError, match=r'cannot download http://127\.0\.0\.1:\d+/missing\.pth: HTTP Error 404'):
+        _mmengine_load(f'{served.url}/missing.pth')
+    assert not (served.cache / 'missing.pth').exists()
+
+
+def test_object_storage_and_pavi_bytes_load_safely(tmp_path, monkeypatch):
+    """s3:// / petrel:// and pavi:// need services we lack: fake their clients, keep our loading real."""
+    import mmengine.fileio
+
+    marker = tmp_path / 'pwned'
+    evil = io.BytesIO()
+    torch.save({'meta': ShellPayload(marker)}, evil)
+
+    class Backend:
+        def get(self, filename):
+            return evil.getvalue()
+
+    monkeypatch.setattr(mmengine.fileio, 'get_file_backend', lambda *args, **kwargs: Backend())
+    for name in ('s3://bucket/evil.pth', 'petrel://bucket/evil.pth', 'cluster:s3://bucket/evil.pth'):
+        with pytest.raises(UnsafeCheckpointError, match=NAMES_THE_SHELL):
+            _mmengine_load(name)
+
+    class Model:
+        name = 'evil.pth'
+
+        def download(self, path):
+            with open(path, 'wb') as f:
+                f.write(evil.getvalue())
+
+    pavi = types.ModuleType('pavi')
+    pavi.modelcloud = types.SimpleNamespace(get=lambda path: Model())
+    monkeypatch.setitem(sys.modules, 'pavi', pavi)
+    with pytest.raises(UnsafeCheckpointError, match=NAMES_THE_SHELL):
+        _mmengine_load('pavi://models/evil.pth')
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+def test_tools_test_py_refuses_a_served_checkpoint_in_one_line(served, tmp_path):
+    """The command line a user runs: a URL as tools/test.py's checkpoint, exit code 2, one error line."""
+    import subprocess
+    from pathlib import Path
+
+    from mmmixer.datasets import prepare_digits
+
+    repo = Path(__file__).resolve().parents[1]
+    prepare_digits(str(tmp_path / 'digits'))
+    result = subprocess.run(
+        [
+            sys.executable, 'tools/test.py', 'configs/mixer-demo_digits.py', f'{served.url}/evil.pth',
+            '--work-dir', str(tmp_path / 'work'),
+            '--cfg-options', f'test_dataloader.dataset.data_root={tmp_path / "digits"}',
+        ],
+        cwd=repo, capture_output=True, text=True, timeout=300,
+        env={**os.environ, 'TORCH_HOME': str(tmp_path / 'torch_home')},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1 and 'Traceback' not in result.stderr, result.stderr[-3000:]
+    assert re.search(NAMES_THE_SHELL, errors[0]) and f'downloaded from {served.url}/evil.pth' in errors[0]
+    assert not served.marker.exists()

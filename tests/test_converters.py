@@ -1,8 +1,10 @@
 """Weight converters: formats, proof of equality, round trips, and bad input."""
 
+import argparse
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ import torch
 from timm.models.mlp_mixer import MlpMixer as TimmMlpMixer
 
 from mmmixer.converters import ConversionError, to_mmmixer, to_timm
-from tests.helpers import randomize_
+from tests.helpers import ShellPayload, randomize_
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -178,6 +180,22 @@ def convert_cli(tool: str, *args):
     return result.returncode, result.stdout, result.stderr
 
 
+def convert_main(capsys, tool: str, *args):
+    """The command line's main() in this process (no interpreter start-up): (exit code, stdout, stderr)."""
+    from mmmixer.cli.convert import to_mmmixer_main, to_timm_main
+
+    argv = [*map(str, args), '--no-progress']
+    mains = {
+        'timm_to_mmmixer.py': lambda: to_mmmixer_main('timm', argv),
+        'jax_to_mmmixer.py': lambda: to_mmmixer_main('Google', argv),
+        'mmmixer_to_timm.py': lambda: to_timm_main(argv),
+    }
+    capsys.readouterr()
+    code = mains[tool]()
+    stdout, stderr = capsys.readouterr()
+    return code, stdout, stderr
+
+
 def assert_one_line_error(code, stderr, *fragments):
     assert code == 2, stderr
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
@@ -267,18 +285,161 @@ def test_unwritable_destination(tmp_path, monkeypatch):
     assert not (tmp_path / 'o.pth').exists()
 
 
-class _Payload:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f'touch {self.marker}',))
-
-
 def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
     marker = tmp_path / 'pwned'
     src = tmp_path / 'evil.pth'
-    torch.save({'state_dict': {'x': _Payload(marker)}}, src)  # torch's own zip format
+    torch.save({'state_dict': {'x': ShellPayload(marker)}}, src)  # torch's own zip format
     code, _, stderr = convert_cli('timm_to_mmmixer.py', src, tmp_path / 'out.pth')
-    assert_one_line_error(code, stderr, 'refusing to load')
+    assert_one_line_error(code, stderr, 'refusing to load', 'system, which is not on the safe allow-list')
     assert not marker.exists() and not (tmp_path / 'out.pth').exists()
+
+
+# ----------------------------------------------------------------------------- timm training checkpoints
+def timm_training_checkpoint(model: torch.nn.Module, ema: torch.nn.Module) -> dict:
+    """What timm's train.py saves (timm/utils/checkpoint_saver.py, CheckpointSaver._save) after a step."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model(torch.randn(2, 3, 32, 32)).sum().backward()
+    optimizer.step()
+    args = argparse.Namespace(
+        model='mixer_b16_224', pretrained=False, num_classes=10, img_size=None, input_size=None,
+        mean=None, std=None, batch_size=128, lr=None, lr_base=0.1, opt='adamw', weight_decay=0.05,
+        sched='cosine', epochs=300, warmup_epochs=5, aa='rand-m9-mstd0.5-inc1', mixup=0.8, smoothing=0.1,
+        drop_path=0.1, model_ema=True, model_ema_decay=0.9998, amp=True, device='cuda:0', distributed=False,
+        world_size=1, rank=0, local_rank=0, prefetcher=True, grad_accum_steps=1, output='', experiment='',
+        data_dir='/data/imagenet', train_split='train', crop_pct=None, interpolation='', seed=42,
+    )  # fmt: skip
+    return {
+        'epoch': 3,
+        'arch': args.model,
+        'optimizer': optimizer.state_dict(),
+        'version': 2,
+        'args': args,
+        'amp_scaler': {'scale': 65536.0, 'growth_factor': 2.0, 'backoff_factor': 0.5, 'growth_interval': 2000,
+                       '_growth_tracker': 17},
+        'state_dict': model.state_dict(),
+        'state_dict_ema': ema.state_dict(),
+        'metric': 71.25,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize('name', ['model_best.pth.tar', 'checkpoint-3.pth'])
+def test_a_timm_training_checkpoint_converts(tmp_path, name, capsys):
+    model, ema = tiny_timm(), randomize_(tiny_timm(), seed=7)
+    src, dst = tmp_path / name, tmp_path / 'out.pth'
+    torch.save(timm_training_checkpoint(model, ema), src)
+    # The command line itself for timm's own file name; its main() in-process for the other.
+    convert = convert_cli if name.endswith('.pth.tar') else partial(convert_main, capsys)
+    code, stdout, stderr = convert('timm_to_mmmixer.py', src, dst, '--verify')
+    assert code == 0, stderr
+    assert 'verify: max |logits difference|' in stdout
+    converted = torch.load(dst, weights_only=True)['state_dict']
+    # The trained weights (not the EMA copy) under mmmixer's names.
+    assert torch.equal(converted['backbone.stem.proj.weight'], model.state_dict()['stem.proj.weight'])
+    assert torch.equal(converted['head.fc.weight'], model.state_dict()['head.weight'])
+
+
+# ----------------------------------------------------------------------------- what is wrong, said plainly
+@pytest.mark.parametrize(
+    ('content', 'looks_like'),
+    [
+        (b'{"model": "mixer_b16_224", "weights": [0.1, 0.2]}', 'JSON text'),
+        (b'model:\n  arch: b\n', 'YAML text'),
+        (b'\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01', 'a JPEG image'),
+        (b'Mixer-B/16 weights: see the release page\n', 'text'),
+    ],
+)
+def test_a_file_that_is_no_checkpoint(tmp_path, content, looks_like, capsys):
+    src, dst = tmp_path / 'mixer.pth', tmp_path / 'out.pth'
+    src.write_bytes(content)
+    code, _, stderr = convert_main(capsys, 'timm_to_mmmixer.py', src, dst)
+    assert_one_line_error(code, stderr, f'{src} is not a PyTorch checkpoint: it looks like {looks_like}')
+    assert 'could run code' not in stderr and not dst.exists()
+
+
+def test_an_npy_renamed_npz(tmp_path, capsys):
+    np.save(tmp_path / 'Mixer-B_16.npy', np.ones((2, 2), dtype=np.float32))
+    src, dst = tmp_path / 'Mixer-B_16.npz', tmp_path / 'out.pth'
+    os.replace(tmp_path / 'Mixer-B_16.npy', src)
+    code, _, stderr = convert_main(capsys, 'jax_to_mmmixer.py', src, dst)
+    assert_one_line_error(code, stderr, f'{src} is not a .npz archive', 'a single NumPy array (.npy)')
+    assert not dst.exists()
+
+
+def test_a_corrupt_npz_member(tmp_path, capsys):
+    good = google_npz(tiny_timm().state_dict(), tmp_path / 'good.npz')
+    data = bytearray(good.read_bytes())
+    # Inside the data of a 16x64 float32 kernel (stored uncompressed): its zip CRC no longer matches.
+    member = data.index(b'\x93NUMPY', data.index(b'MixerBlock_0/channel_mixing/Dense_0/kernel.npy'))
+    data[member + 1000 : member + 1010] = b'\xff' * 10
+    bad = tmp_path / 'bad.npz'
+    bad.write_bytes(bytes(data))
+    code, _, stderr = convert_main(capsys, 'jax_to_mmmixer.py', bad, tmp_path / 'out.pth')
+    assert_one_line_error(code, stderr, f'{bad}: member', 'cannot be read')
+    assert not (tmp_path / 'out.pth').exists()
+
+
+def test_an_mmpretrain_vit_is_not_a_mixer(tmp_path, capsys):
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    init_default_scope('mmpretrain')
+    vit = MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(
+                type='VisionTransformer',
+                arch=dict(embed_dims=32, num_layers=1, num_heads=2, feedforward_channels=64),
+                img_size=32,
+                patch_size=8,
+            ),
+            head=dict(type='VisionTransformerClsHead', num_classes=10, in_channels=32),
+        )
+    )
+    assert 'head.layers.head.weight' in vit.state_dict()
+    src, dst = tmp_path / 'vit-tiny.pth', tmp_path / 'out.pth'
+    torch.save({'meta': {'epoch': 1}, 'state_dict': vit.state_dict()}, src)
+    for tool in ('timm_to_mmmixer.py', 'mmmixer_to_timm.py'):
+        code, _, stderr = convert_main(capsys, tool, src, dst)
+        assert_one_line_error(
+            code, stderr, 'not an MLP-Mixer checkpoint', 'blocks.0.mlp_tokens.fc1.weight', 'backbone.'
+        )
+        assert 'unexpected key' not in stderr and not dst.exists()
+
+
+# ----------------------------------------------------------------------------- GELU of Google weights, to timm
+def test_google_weights_to_timm_verify_with_tanh_gelu_and_say_how_to_run_them(tmp_path, capsys):
+    state = tiny_timm().state_dict()
+    npz = google_npz(state, tmp_path / 'Mixer-B_16.npz')
+    to_mmmixer(str(npz), str(tmp_path / 'mm.pth'), log=quiet)
+    code, stdout, stderr = convert_main(
+        capsys, 'mmmixer_to_timm.py', tmp_path / 'mm.pth', tmp_path / 'timm.pth', '--verify'
+    )
+    assert code == 0, stderr
+    assert 'verify: max |logits difference| vs timm MlpMixer with tanh-approximated GELU' in stdout
+    # The note's code, run as a timm user would, computes the JAX function: the mmmixer model its meta describes.
+    code_lines = [line.strip() for line in stdout.splitlines() if line.startswith('    ')]
+    assert code_lines[0].startswith('model = ') and 'act_layer=timm.layers.GELUTanh' in code_lines[0]
+    namespace = {'timm': timm, 'torch': torch}
+    exec('\n'.join(code_lines), namespace)
+    timm_model = namespace['model'].eval()
+
+    from mmmixer.converters import infer_spec
+    from mmmixer.converters.mixer import build_mmmixer_classifier
+
+    mm_checkpoint = torch.load(tmp_path / 'mm.pth', weights_only=True)
+    jax_function = build_mmmixer_classifier(infer_spec(state), 'tanh')
+    jax_function.load_state_dict(mm_checkpoint['state_dict'])
+    images = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert (timm_model(images) - jax_function(images, mode='tensor')).abs().max() < 1e-5
+
+
+def test_a_meta_with_an_unknown_gelu_is_refused(tmp_path, capsys):
+    torch.save(tiny_timm().state_dict(), tmp_path / 'm.pth')
+    to_mmmixer(str(tmp_path / 'm.pth'), str(tmp_path / 'mm.pth'), log=quiet)
+    checkpoint = torch.load(tmp_path / 'mm.pth', weights_only=True)
+    checkpoint['meta']['gelu_approximate'] = 'sigmoid'
+    torch.save(checkpoint, tmp_path / 'mm.pth')
+    with pytest.raises(ConversionError, match="meta.gelu_approximate is 'sigmoid'"):
+        to_timm(str(tmp_path / 'mm.pth'), str(tmp_path / 'timm.pth'), log=quiet)
+    assert not (tmp_path / 'timm.pth').exists()

@@ -2,7 +2,6 @@
 
 import json
 import os
-import pickle
 import re
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.helpers import REPO, TINY_DEMO_MODEL, run
+from tests.helpers import REPO, TINY_DEMO_MODEL, ShellPayload, run
 
 
 def make_imagenet_tree(root: Path, num_classes: int = 2, per_class: int = 2) -> Path:
@@ -74,7 +73,7 @@ def test_train_then_test_the_b16_config(tmp_path):
 
 def test_missing_dataset_fails_fast_with_the_fix(tmp_path):
     code, output = run('tools/train.py', REPO / 'configs/mixer-b16_in1k.py', '--work-dir', tmp_path, check=False)
-    assert code != 0
+    assert code == 2
     assert 'dataset not found' in output
     assert os.path.abspath('data/imagenet/train') in output or 'data/imagenet/train' in output
     assert '--cfg-options train_dataloader.dataset.data_root=' in output
@@ -99,7 +98,9 @@ def deterministic_demo_config(tmp_path: Path, digits: Path) -> Path:
 
 
 def load_state(path: Path) -> dict:
-    return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
+    from mmmixer.checkpoint import load_checkpoint_safely  # a Runner checkpoint needs our allow-list
+
+    return load_checkpoint_safely(path, map_location='cpu')['state_dict']
 
 
 @pytest.mark.slow
@@ -157,27 +158,18 @@ def test_two_process_ddp_matches_one_process(tmp_path, digits_dir):
 
 
 # ----------------------------------------------------------------------------- safe checkpoints
-class _Payload:
-    """Unpickling this runs a shell command that leaves a marker file."""
-
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f'touch {self.marker}',))
-
-
-def test_malicious_checkpoint_is_refused_and_never_runs(tmp_path, digits_dir):
+@pytest.mark.parametrize('tool', ['test', 'train --resume'])
+def test_malicious_checkpoint_is_refused_and_never_runs(tmp_path, digits_dir, tool):
     marker = tmp_path / 'pwned'
     evil = tmp_path / 'evil.pth'
-    with open(evil, 'wb') as f:
-        pickle.dump({'state_dict': {}, 'meta': _Payload(marker)}, f)
-    code, output = run(
-        'tools/test.py', REPO / 'configs/mixer-demo_digits.py', evil, '--work-dir', tmp_path / 'w',
-        '--cfg-options', f'test_dataloader.dataset.data_root={digits_dir}', check=False,
-    )  # fmt: skip
-    assert code != 0
-    assert 'refusing to load' in output and 'allow-list' in output
+    torch.save({'state_dict': {}, 'meta': ShellPayload(marker)}, evil)
+    data = [f'{loader}.dataset.data_root={digits_dir}' for loader in ('train_dataloader', 'val_dataloader')]
+    data.append(f'test_dataloader.dataset.data_root={digits_dir}')
+    config = REPO / 'configs/mixer-demo_digits.py'
+    command = ['tools/test.py', config, evil] if tool == 'test' else ['tools/train.py', config, '--resume', evil]
+    code, output = run(*command, '--work-dir', tmp_path / 'w', '--cfg-options', *data, check=False)
+    assert code == 2, output
+    assert 'refusing to load' in output and 'posix.system' in output and 'Traceback' not in output
     assert not marker.exists()
 
 

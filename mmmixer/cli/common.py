@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import os.path as osp
 import sys
@@ -17,6 +18,17 @@ def usage_error(message: str) -> NoReturn:
     """End a command line on bad input: one ``error:`` line (more only for lists), exit code 2."""
     print(f'error: {message}', file=sys.stderr)
     raise SystemExit(2)
+
+
+@contextlib.contextmanager
+def reported_checkpoint_errors():
+    """A checkpoint that is refused, not a checkpoint, damaged or not downloadable: one line, exit 2."""
+    from mmmixer.checkpoint import CheckpointError
+
+    try:
+        yield
+    except CheckpointError as error:
+        usage_error(str(error))
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:

@@ -57,7 +57,7 @@ def _run(program: str, convert) -> int:
 
 # Which source formats each command reads, and the command for the others.
 SOURCES = {
-    'timm': (('torch', 'safetensors'), '.pth/.pt/.bin/.safetensors', 'jax_to_mmmixer.py'),
+    'timm': (('torch', 'safetensors'), '.pth/.pt/.bin/.pth.tar/.safetensors', 'jax_to_mmmixer.py'),
     'Google': (('npz',), '.npz', 'timm_to_mmmixer.py'),
 }
 

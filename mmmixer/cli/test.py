@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import re
 
 from mmengine.config import Config
 
@@ -16,6 +17,7 @@ from mmmixer.cli.common import (
     default_work_dir,
     load_config,
     prepare_runtime,
+    reported_checkpoint_errors,
     set_local_rank,
     usage_error,
 )
@@ -25,7 +27,7 @@ from mmmixer.engine.dataloader_shutdown import close_dataloader_workers, runner_
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file or URL (http(s)://, torchvision://, open-mmlab:// ...)')
     parser.add_argument('--out', help='write the metrics (or predictions, see --out-item) to this file')
     parser.add_argument(
         '--out-item',
@@ -57,7 +59,8 @@ def _write_json_atomically(path: str, data: dict) -> None:
 def main(argv: list[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
     set_local_rank(args)
-    if not osp.isfile(args.checkpoint):
+    is_url = re.match(r'[\w.+-]+://', args.checkpoint) is not None  # mmengine's loaders fetch these
+    if not is_url and not osp.isfile(args.checkpoint):
         usage_error(f'checkpoint {args.checkpoint} does not exist')
     cfg = merge_args(load_config(args.config), args)
     check_datasets_exist(cfg, ('test_dataloader',))
@@ -67,10 +70,11 @@ def main(argv: list[str] | None = None) -> dict:
         from mmpretrain.evaluation import DumpResults
 
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
-    try:
-        metrics = runner.test()
-    finally:
-        close_dataloader_workers(runner_dataloaders(runner))
+    with reported_checkpoint_errors():
+        try:
+            metrics = runner.test()
+        finally:
+            close_dataloader_workers(runner_dataloaders(runner))
     if runner.rank == 0:
         if args.out and args.out_item == 'metrics':
             _write_json_atomically(args.out, {k: float(v) for k, v in metrics.items()})

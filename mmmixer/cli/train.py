@@ -14,6 +14,7 @@ from mmmixer.cli.common import (
     default_work_dir,
     load_config,
     prepare_runtime,
+    reported_checkpoint_errors,
     set_local_rank,
     usage_error,
 )
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     check_datasets_exist(cfg, ('train_dataloader', 'val_dataloader'))
     prepare_runtime(cfg)
     runner = build_runner(cfg, args.compile)
-    try:
-        runner.train()
-    finally:
-        close_dataloader_workers(runner_dataloaders(runner))
+    with reported_checkpoint_errors():  # load_from, --resume, init_cfg=Pretrained
+        try:
+            runner.train()
+        finally:
+            close_dataloader_workers(runner_dataloaders(runner))

@@ -7,6 +7,7 @@ every direction.
 
 from __future__ import annotations
 
+import argparse
 import os
 import zipfile
 from collections.abc import Iterator
@@ -14,19 +15,33 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from mmmixer.checkpoint import load_checkpoint_safely
+from mmmixer.checkpoint import HEAD_SIZE, CheckpointError, describe_file_start, is_zip, load_checkpoint_safely
 
-TORCH_EXTENSIONS = ('.pth', '.pt', '.bin')
+# '.pth.tar' is what timm's train.py writes (model_best.pth.tar, checkpoint-N.pth.tar).
+TORCH_EXTENSIONS = ('.pth', '.pt', '.bin', '.pth.tar')
 SUPPORTED_EXTENSIONS = (*TORCH_EXTENSIONS, '.safetensors', '.npz')
 NESTED_KEYS = ('state_dict', 'model', 'state_dict_ema')
+
+# timm's train.py saves its command line (an argparse.Namespace) under 'args'. Allowing the class is
+# safe: torch's weights_only unpickler only creates an allowed class with ``cls.__new__`` and fills
+# it with ``__dict__.update`` of already-unpickled (allowed) values; no method of it runs, and
+# Namespace(...) itself takes keyword arguments only, so a pickle cannot use it to call anything.
+# Only the converters allow it: mmengine's loaders keep the Runner allow-list.
+TRAINING_CHECKPOINT_GLOBALS = (argparse.Namespace,)
 
 
 class ConversionError(ValueError):
     """Bad input for a conversion; the message names the problem and the fix."""
 
 
+def extension_of(path: str) -> str:
+    """The file's extension, lower case; '.pth.tar' counts as one."""
+    name = os.path.basename(path).lower()
+    return '.pth.tar' if name.endswith('.pth.tar') else os.path.splitext(name)[1]
+
+
 def source_format(path: str) -> str:
-    ext = os.path.splitext(path)[1].lower()
+    ext = extension_of(path)
     if ext in TORCH_EXTENSIONS:
         return 'torch'
     if ext == '.safetensors':
@@ -53,24 +68,34 @@ def unwrap_state_dict(obj) -> dict[str, torch.Tensor]:
     )
 
 
-def load_torch(path: str, file=None) -> dict[str, torch.Tensor]:
+def load_torch(path: str, file=None) -> tuple[dict[str, torch.Tensor], dict]:
+    """The state dict (timm names) and the ``meta`` dict ({} if none) of a torch checkpoint."""
     try:
-        obj = load_checkpoint_safely(path, map_location='cpu', file=file)
-    except RuntimeError as error:  # includes UnsafeCheckpointError
+        obj = load_checkpoint_safely(path, map_location='cpu', file=file, extra_globals=TRAINING_CHECKPOINT_GLOBALS)
+    except CheckpointError as error:  # includes UnsafeCheckpointError
         raise ConversionError(str(error)) from None
     state = unwrap_state_dict(obj)
+    meta = obj.get('meta') if isinstance(obj, dict) else None
     # mmengine checkpoints of a classifier: strip the module prefixes.
     if all(k.startswith(('backbone.', 'head.', 'neck.', 'data_preprocessor.')) for k in state):
         from mmmixer.converters.mixer import mmmixer_to_timm_names
 
         state = mmmixer_to_timm_names(state)
-    return state
+    return state, meta if isinstance(meta, dict) else {}
+
+
+def read_head(path: str) -> bytes:
+    with open(path, 'rb') as f:
+        return f.read(HEAD_SIZE)
 
 
 def load_safetensors(path: str) -> dict[str, torch.Tensor]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    looks_like = describe_file_start(read_head(path))
+    if looks_like != 'a .safetensors file':
+        raise ConversionError(f'{path} is not a .safetensors file: it looks like {looks_like}')
     try:
         return load_file(path, device='cpu')
     except (SafetensorError, OSError, ValueError) as error:
@@ -110,6 +135,11 @@ def _from_jax(array: np.ndarray, layout: str) -> torch.Tensor:
 
 def iter_npz(path: str) -> Iterator[tuple[str, torch.Tensor]]:
     """Yield (timm key, tensor) one array at a time: npz members load lazily, so memory stays low."""
+    head = read_head(path)
+    if not is_zip(head):  # np.load would return a single array for a .npy, or refuse a pickle
+        raise ConversionError(
+            f'{path} is not a .npz archive of named arrays: it looks like {describe_file_start(head)}'
+        )
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:

@@ -24,6 +24,9 @@ from mmmixer.version import __version__
 
 VERIFY_TOLERANCE = 1e-5
 
+# GELU variants (nn.GELU's `approximate`) as the verify messages name them.
+GELU_NAMES = {'none': 'exact GELU', 'tanh': 'tanh-approximated GELU (the JAX models)'}
+
 # Eval preprocessing the published weights expect (timm's pretrained configs), stored in `meta`.
 PREPROCESSING = {
     'goog': dict(mean=[127.5] * 3, std=[127.5] * 3, interpolation='bicubic', crop_pct=0.875, resize=256, crop=224),
@@ -103,15 +106,28 @@ def _listing(keys, limit: int = 4) -> str:
     return ', '.join(keys[:limit]) + (f' (+{len(keys) - limit} more)' if len(keys) > limit else '')
 
 
-def infer_spec(state: dict[str, torch.Tensor]) -> MixerSpec:
-    """Read the architecture off the tensor shapes; a clear error for anything that is not a Mixer."""
-    anchors = ('stem.proj.weight', 'blocks.0.mlp_tokens.fc1.weight', 'blocks.0.mlp_channels.fc1.weight', 'norm.weight')
-    missing = [key for key in anchors if key not in state]
+# Keys (timm names) that every Mixer has and no other model has together.
+MIXER_ANCHOR_KEYS = (
+    'stem.proj.weight',
+    'blocks.0.mlp_tokens.fc1.weight',
+    'blocks.0.mlp_channels.fc1.weight',
+    'norm.weight',
+)
+
+
+def check_is_mixer(timm_keys, file_keys) -> None:
+    """Refuse weights without Mixer's anchor keys; the message lists keys as the file names them."""
+    missing = [key for key in MIXER_ANCHOR_KEYS if key not in timm_keys]
     if missing:
         raise ConversionError(
-            f'not an MLP-Mixer checkpoint: missing keys {missing}; it has keys like {_listing(state)}. '
+            f'not an MLP-Mixer checkpoint: missing keys {missing}; it has keys like {_listing(file_keys)}. '
             'Pass the weights of a Mixer model (timm mixer_*, Google Mixer-*.npz or an mmmixer checkpoint).'
         )
+
+
+def infer_spec(state: dict[str, torch.Tensor]) -> MixerSpec:
+    """Read the architecture off the tensor shapes; a clear error for anything that is not a Mixer."""
+    check_is_mixer(state, state)
     stem = state['stem.proj.weight']
     tokens_fc1 = state['blocks.0.mlp_tokens.fc1.weight']
     try:
@@ -163,14 +179,20 @@ def timm_to_mmmixer_names(state: dict[str, torch.Tensor]) -> dict[str, torch.Ten
 
 def mmmixer_to_timm_names(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The inverse; also takes mmpretrain's own Mixer names. Data-preprocessor buffers are dropped."""
-    out = {}
+    out, unexpected = {}, []
     for key, value in state.items():
         if key.startswith('backbone.'):
             out[rename_mmpretrain_key(key[len('backbone.') :])] = value
         elif key.startswith('head.fc.'):
             out[f'head.{key[len("head.fc.") :]}'] = value
         elif not key.startswith('data_preprocessor.'):
-            raise ConversionError(f'unexpected key {key!r} in an mmmixer checkpoint (only backbone.* and head.fc.*)')
+            unexpected.append(key)
+    check_is_mixer(out, state)  # another model (an mmpretrain ViT ...) is named as such, not by its odd key
+    if unexpected:
+        raise ConversionError(
+            f'unexpected key {unexpected[0]!r} in an mmmixer checkpoint (only backbone.* and head.fc.*: '
+            'a Mixer with a LinearClsHead or without a head)'
+        )
     return out
 
 
@@ -296,8 +318,8 @@ def check_destination(dst: str, force: bool) -> None:
         raise ConversionError(f'output folder {directory} is not writable; choose another destination')
 
 
-def read_timm_layout(src: str, progress: bool = False) -> dict[str, torch.Tensor]:
-    """Any supported source file as timm-named float tensors."""
+def read_timm_layout(src: str, progress: bool = False) -> tuple[dict[str, torch.Tensor], dict]:
+    """Any supported source file as timm-named float tensors, and its ``meta`` dict ({} if none)."""
     fmt = source_format(src)
     if not os.path.isfile(src):
         raise ConversionError(f'{src} does not exist')
@@ -306,13 +328,13 @@ def read_timm_layout(src: str, progress: bool = False) -> dict[str, torch.Tensor
         if fmt == 'npz':
             from mmmixer.converters.formats import load_npz
 
-            return load_npz(src, progress=bar)
+            return load_npz(src, progress=bar), {}
         if fmt == 'safetensors':
             from mmmixer.converters.formats import load_safetensors
 
             state = load_safetensors(src)
             bar.update(size)
-            return state
+            return state, {}
         from mmmixer.converters.formats import load_torch
 
         with open(src, 'rb') as raw:
@@ -356,10 +378,10 @@ def to_mmmixer(
     progress: bool = False,
     log=print,
 ) -> ConversionResult:
-    """timm (.pth/.pt/.bin/.safetensors) or Google (.npz) weights -> an mmmixer (mmengine) checkpoint."""
+    """timm (.pth/.pt/.bin/.pth.tar/.safetensors) or Google (.npz) weights -> an mmmixer (mmengine) checkpoint."""
     fmt = source_format(src)
     check_destination(dst, force)
-    state = read_timm_layout(src, progress)
+    state, _ = read_timm_layout(src, progress)
     if no_head:
         state = {k: v for k, v in state.items() if not k.startswith('head.')}
     spec = infer_spec(state)
@@ -381,7 +403,7 @@ def to_mmmixer(
         model_config=classifier_config(spec, gelu),
     )
     difference = None
-    reference = 'timm MlpMixer with ' + ('tanh-approximated GELU (the JAX models)' if gelu == 'tanh' else 'exact GELU')
+    reference = f'timm MlpMixer with {GELU_NAMES[gelu]}'
     if run_verify:
         difference = verify(state, mm_state, spec, gelu)
         log(f'verify: max |logits difference| vs {reference}: {difference:.3g} (tolerance {VERIFY_TOLERANCE:g})')
@@ -390,6 +412,42 @@ def to_mmmixer(
         path = add_hash_to_name(path)
     log(f'wrote {path}')
     return ConversionResult(path, spec, difference, reference)
+
+
+# Mixer variants timm registers (timm.create_model names mixer_<arch><patch>_224).
+TIMM_MIXER_NAMES = {(arch, patch): f'mixer_{arch}{patch}_224' for arch in ('s', 'b', 'l') for patch in (16, 32)}
+
+
+def tanh_gelu_note(spec: MixerSpec, dst: str) -> str:
+    """What a timm user needs for weights trained with tanh GELU (Google's JAX models): the code to run them."""
+    timm_name = TIMM_MIXER_NAMES.get((spec.arch_name, spec.patch_size))
+    if timm_name and spec.img_size == (224, 224) and spec.in_channels == 3:
+        build = f"timm.create_model('{timm_name}', num_classes={spec.num_classes}, act_layer=timm.layers.GELUTanh)"
+    else:
+        mlp_ratio = (spec.tokens_mlp_dims / spec.embed_dims, spec.channels_mlp_dims / spec.embed_dims)
+        build = (
+            f'timm.models.mlp_mixer.MlpMixer(num_classes={spec.num_classes}, img_size={spec.img_size}, '
+            f'in_chans={spec.in_channels}, patch_size={spec.patch_size}, num_blocks={spec.num_layers}, '
+            f'embed_dim={spec.embed_dims}, mlp_ratio={mlp_ratio}, act_layer=timm.layers.GELUTanh)'
+        )
+    read = f'safetensors.torch.load_file({dst!r})' if dst.endswith('.safetensors') else f'torch.load({dst!r})'
+    return (
+        "note: the checkpoint's meta says these weights come from Google's JAX models, which use "
+        'tanh-approximated GELU, so --verify compared against that function. timm builds Mixers with exact GELU '
+        '(as it runs its own port of these weights); to compute the original function:\n'
+        f'    model = {build}\n'
+        f'    model.load_state_dict({read})'
+    )
+
+
+def gelu_recorded_in(meta: dict, src: str) -> str:
+    """The GELU variant the converter recorded in ``meta`` ('none' when the file does not say)."""
+    gelu = meta.get('gelu_approximate', 'none')
+    if gelu not in GELU_NAMES:
+        raise ConversionError(
+            f"{src}: meta.gelu_approximate is {gelu!r}; expected 'none' or 'tanh' (was the meta edited by hand?)"
+        )
+    return gelu
 
 
 def to_timm(
@@ -408,13 +466,15 @@ def to_timm(
     if dst_format == 'npz':
         raise ConversionError(f'{dst}: write timm weights as .pth or .safetensors')
     check_destination(dst, force)
-    state = read_timm_layout(src, progress)
+    state, meta = read_timm_layout(src, progress)
     spec = infer_spec(state)
+    gelu = gelu_recorded_in(meta, src)
     log(f'source: {spec.describe()}')
     difference = None
+    reference = f'timm MlpMixer with {GELU_NAMES[gelu]}'
     if run_verify:
-        difference = verify(state, timm_to_mmmixer_names(state), spec)
-        log(f'verify: max |logits difference| vs timm MlpMixer: {difference:.3g} (tolerance {VERIFY_TOLERANCE:g})')
+        difference = verify(state, timm_to_mmmixer_names(state), spec, gelu)
+        log(f'verify: max |logits difference| vs {reference}: {difference:.3g} (tolerance {VERIFY_TOLERANCE:g})')
     if dst_format == 'safetensors':
         from safetensors.torch import save_file
 
@@ -429,4 +489,6 @@ def to_timm(
     else:
         path = save_with_progress(state, dst, progress)
     log(f'wrote {path}')
-    return ConversionResult(path, spec, difference, 'timm MlpMixer')
+    if gelu == 'tanh':
+        log(tanh_gelu_note(spec, path))
+    return ConversionResult(path, spec, difference, reference)

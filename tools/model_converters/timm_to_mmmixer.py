@@ -1,4 +1,4 @@
-"""Convert timm (.pth/.pt/.bin/.safetensors) MLP-Mixer weights to an mmmixer checkpoint.
+"""Convert timm weights (.pth/.pt/.bin/.safetensors, or a train.py .pth.tar checkpoint) to an mmmixer checkpoint.
 
 python tools/model_converters/timm_to_mmmixer.py SRC DST [--verify] [--no-head] [--arch b] [--publish] [--force]
 """
