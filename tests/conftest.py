@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -16,5 +17,10 @@ def digits_dir(tmp_path_factory):
 
     root = tmp_path_factory.mktemp('digits') / 'digits'
     info = prepare_digits(str(root))
-    assert (info['num_train'], info['num_val']) == (1438, 359)
+    # Stratified 20%: each class rounds its own share (scikit-learn's class sizes, counted independently).
+    from sklearn.datasets import load_digits
+
+    class_sizes = np.bincount(load_digits().target)
+    assert info['num_val'] == sum(round(0.2 * size) for size in class_sizes)
+    assert info['num_train'] + info['num_val'] == class_sizes.sum() == 1797
     return root

@@ -1,13 +1,19 @@
 """MlpMixer backbone: parity with timm and mmpretrain, options, errors."""
 
+import copy
+import re
+from pathlib import Path
+
+import numpy as np
 import pytest
 import timm
 import torch
+import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from torch import nn
 
 from mmmixer.models import MlpMixer
-from mmmixer.models.backbones.mlp_mixer import ARCH_ZOO, rename_mmpretrain_key
+from mmmixer.models.backbones.mlp_mixer import ARCH_ZOO, drop_path, rename_mmpretrain_key
 from tests.helpers import randomize_
 
 TINY_ARCH = dict(embed_dims=32, num_layers=3, tokens_mlp_dims=16, channels_mlp_dims=64)
@@ -57,7 +63,7 @@ def test_default_numerics_follow_the_published_weights():
     assert all(m.approximate == 'tanh' for m in tanh.modules() if isinstance(m, nn.GELU))
 
 
-def _mmpretrain_classifier(backbone: dict, pool_dim: int = 2):
+def _mmpretrain_classifier(backbone: dict, pool_dim: int = 1):
     from mmpretrain.registry import MODELS
 
     init_default_scope('mmpretrain')
@@ -73,10 +79,7 @@ def _mmpretrain_classifier(backbone: dict, pool_dim: int = 2):
 
 def test_mmpretrain_state_dict_loads_strictly_and_computes_the_same():
     """mmpretrain's own Mixer classifier (eps 1e-5, its key names) -> ours with its norm config."""
-    theirs = randomize_(
-        # mmpretrain's Mixer returns (B, C, N): it pools over dim 1 of each sample.
-        _mmpretrain_classifier(dict(type='MlpMixer', arch=TINY_ARCH, img_size=32, patch_size=8), pool_dim=1)
-    ).eval()
+    theirs = randomize_(_mmpretrain_classifier(dict(type='MlpMixer', arch=TINY_ARCH, img_size=32, patch_size=8))).eval()
     ours = _mmpretrain_classifier(
         dict(type='mmmixer.MlpMixer', arch=TINY_ARCH, img_size=32, patch_size=8, norm_cfg=dict(type='LN'))
     ).eval()
@@ -86,8 +89,9 @@ def test_mmpretrain_state_dict_loads_strictly_and_computes_the_same():
     images = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         (their_tokens,) = theirs.backbone(images)  # (B, C, N)
-        (our_map,) = ours.backbone(images)  # (B, C, H, W)
-        assert (our_map.flatten(2) - their_tokens).abs().max() <= 1e-6
+        (our_tokens,) = ours.backbone(images)  # the same layout by default
+        assert our_tokens.shape == their_tokens.shape
+        assert (our_tokens - their_tokens).abs().max() <= 1e-6
         assert torch.allclose(ours(images, mode='tensor'), theirs(images, mode='tensor'), atol=1e-6)
 
 
@@ -134,11 +138,15 @@ def test_arch_aliases_and_custom_arch():
 
 # ----------------------------------------------------------------------------- outputs
 def test_out_indices_positive_negative_and_out_types():
-    model = tiny_mixer(out_indices=[0, -1]).eval()
+    model = tiny_mixer(out_indices=[0, -1], out_type='featmap').eval()
     images = torch.randn(2, 3, 32, 32)
     first, last = model(images)
     assert first.shape == last.shape == (2, 32, 4, 4)
     assert model.out_indices == [0, 2]
+
+    model.out_type = 'flat_featmap'
+    _, flat_last = model(images)
+    assert torch.equal(flat_last, last.flatten(2))
 
     model.out_type = 'raw'
     raw_first, raw_last = model(images)
@@ -149,7 +157,7 @@ def test_out_indices_positive_negative_and_out_types():
     assert torch.allclose(pooled, last.mean((2, 3)), atol=1e-6)
 
 
-@pytest.mark.parametrize('out_type', ['featmap', 'raw', 'avg_featmap'])
+@pytest.mark.parametrize('out_type', ['flat_featmap', 'featmap', 'raw', 'avg_featmap'])
 @pytest.mark.parametrize(('token_mixing', 'size', 'batch'), [('global', 32, 1), ('global', 32, 3), ('window', 44, 2)])
 def test_in_place_inference_equals_the_autograd_path(out_type, token_mixing, size, batch):
     # Under no_grad the blocks add their residuals into the activations in place; every returned
@@ -205,28 +213,63 @@ def test_wrong_input_size_names_the_expected_size():
         model(torch.randn(1, 3, 40, 32))
 
 
-def test_image_classifier_with_global_average_pooling():
-    classifier = _mmpretrain_classifier(dict(type='mmmixer.MlpMixer', arch=TINY_ARCH, img_size=32, patch_size=8))
-    logits = classifier(torch.randn(2, 3, 32, 32), mode='tensor')
+def test_image_classifier_with_either_layout():
+    # The default (B, C, N) tokens pool over dim 1, as mmpretrain's configs do; NCHW maps over dim 2.
+    default = _mmpretrain_classifier(dict(type='mmmixer.MlpMixer', arch=TINY_ARCH, img_size=32, patch_size=8))
+    nchw = _mmpretrain_classifier(
+        dict(type='mmmixer.MlpMixer', arch=TINY_ARCH, img_size=32, patch_size=8, out_type='featmap'), pool_dim=2
+    )
+    nchw.load_state_dict(default.state_dict())
+    images = torch.randn(2, 3, 32, 32)
+    logits = default(images, mode='tensor')
     assert logits.shape == (2, 10)
+    assert torch.allclose(nchw(images, mode='tensor'), logits, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- training options
-def test_drop_path_is_a_linear_ramp_or_uniform():
-    ramp = tiny_mixer(drop_path_rate=0.2)
-    assert [b.drop_path_rate for b in ramp.blocks] == pytest.approx([0.0, 0.1, 0.2])
-    uniform = tiny_mixer(drop_path_rate=0.2, drop_path_mode='uniform')
-    assert [b.drop_path_rate for b in uniform.blocks] == pytest.approx([0.2] * 3)
+def test_drop_path_rate_is_the_same_on_every_block_like_the_references():
+    """timm's and mmpretrain's MlpMixer (and big_vision's) give every block the configured rate."""
+    from mmpretrain.models import MlpMixer as MmpretrainMlpMixer
+    from timm.models.mlp_mixer import MlpMixer as TimmMlpMixer
+
+    timm_model = TimmMlpMixer(img_size=32, patch_size=8, num_blocks=3, embed_dim=32, drop_path_rate=0.2)
+    timm_rates = [block.drop_path.drop_prob for block in timm_model.blocks]
+    theirs = MmpretrainMlpMixer(arch=TINY_ARCH, img_size=32, patch_size=8, drop_path_rate=0.2)
+    their_rates = [layer.token_mix.dropout_layer.drop_prob for layer in theirs.layers]
+    assert timm_rates == their_rates == pytest.approx([0.2] * 3)
+
+    ours = tiny_mixer(drop_path_rate=0.2)
+    assert [block.drop_path_rate for block in ours.blocks] == pytest.approx(timm_rates)
+    ramp = tiny_mixer(drop_path_rate=0.2, drop_path_mode='linear')
+    assert [block.drop_path_rate for block in ramp.blocks] == pytest.approx([0.0, 0.1, 0.2])
+    with pytest.raises(ValueError, match=r'drop_path_rate=1.5 is not a probability'):
+        tiny_mixer(drop_path_rate=1.5)
 
 
 def test_drop_path_drops_whole_images_in_training_only():
-    block = tiny_mixer(drop_path_rate=1.0 - 1e-7, drop_path_mode='uniform').blocks[0]
-    x = torch.randn(16, 4, 1, 32)  # (tokens, images, windows, channels)
+    block = tiny_mixer(drop_path_rate=1.0).blocks[0]
+    x = torch.randn(16, 4, 1, 32, requires_grad=True)  # (tokens, images, windows, channels)
     block.train()
-    # With keep probability ~0 every residual branch is dropped: the block is the identity.
-    assert torch.equal(block(x), x)
+    # With keep probability 0 every residual branch is dropped: the block is the identity, not NaN.
+    out = block(x)
+    assert torch.equal(out, x)
+    out.square().sum().backward()
+    assert torch.equal(x.grad, 2 * x.detach())
+    assert torch.equal(block.mlp_tokens.fc1.weight.grad, torch.zeros_like(block.mlp_tokens.fc1.weight))
     block.eval()
     assert not torch.equal(block(x), x)
+
+
+def test_drop_path_keeps_the_expected_value():
+    dropped = drop_path(torch.ones(1, 20000, 1, 1), 0.25, training=True)[0, :, 0, 0]
+    assert torch.equal(dropped.unique(), torch.tensor([0.0, 1 / 0.75]))
+    assert dropped.mean().item() == pytest.approx(1.0, abs=0.03)
+
+
+def test_full_model_trains_with_drop_path_rate_one():
+    model = tiny_mixer(drop_path_rate=1.0).train()
+    (features,) = model(torch.randn(2, 3, 32, 32))
+    assert torch.isfinite(features).all()
 
 
 def test_frozen_stages_freeze_and_stay_in_eval():
@@ -313,3 +356,273 @@ def test_model_base_configs_match_the_paper_table(name):
     arch, patch = name[0], int(name[1:])
     assert (model.backbone.arch, model.backbone.patch_size) == (arch, patch)
     assert model.head.in_channels == ARCH_ZOO[arch]['embed_dims'] and model.head.num_classes == 1000
+
+
+# ----------------------------------------------------------------------------- windows and the token grid
+def swin_style_reference(model: MlpMixer, images: torch.Tensor) -> torch.Tensor:
+    """Windowed Mixer written out with plain torch ops, padding per block as Swin does.
+
+    The residual stream lives on the token grid only. Each block normalises it, zero-pads the normalised
+    tokens to whole windows, mixes the tokens of each window, crops back to the grid and adds; channel
+    mixing needs no padding. Returns the (B, C, H, W) map after the final norm.
+    """
+    patch_h, patch_w = model.patch_size
+    pad_h, pad_w = -images.shape[-2] % patch_h, -images.shape[-1] % patch_w
+    padded = F.pad(images, (0, pad_w, 0, pad_h))
+    x = F.conv2d(padded, model.stem.proj.weight, model.stem.proj.bias, stride=model.patch_size)
+    x = x.permute(0, 2, 3, 1)  # (B, H, W, C)
+    b, h, w, c = x.shape
+    wh, ww = model.patch_resolution
+    rows, cols = -(-h // wh), -(-w // ww)
+
+    def layer_norm(t, norm):
+        return F.layer_norm(t, (c,), norm.weight, norm.bias, norm.eps)
+
+    def mlp(t, module):
+        return F.linear(F.gelu(F.linear(t, module.fc1.weight, module.fc1.bias)), module.fc2.weight, module.fc2.bias)
+
+    for block in model.blocks:
+        normed = F.pad(layer_norm(x, block.norm1), (0, 0, 0, cols * ww - w, 0, rows * wh - h))
+        windows = normed.view(b, rows, wh, cols, ww, c).permute(0, 1, 3, 5, 2, 4).reshape(b, rows, cols, c, wh * ww)
+        mixed = mlp(windows, block.mlp_tokens).view(b, rows, cols, c, wh, ww)
+        mixed = mixed.permute(0, 1, 4, 2, 5, 3).reshape(b, rows * wh, cols * ww, c)[:, :h, :w]
+        x = x + mixed
+        x = x + mlp(layer_norm(x, block.norm2), block.mlp_channels)
+    return layer_norm(x, model.norm).permute(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize('size', [(40, 56), (44, 60), (24, 20)])
+def test_window_padding_is_per_block_like_swin(size):
+    # 4x4-token windows; 40x56 px is a 5x7 grid (3 of 4 windows overhang), 44x60 px is not even a multiple of
+    # the patch, 24x20 px is smaller than one window.
+    model = tiny_mixer(token_mixing='window', out_type='featmap').eval()
+    images = torch.randn(2, 3, *size)
+    expected = swin_style_reference(model, images)
+    (autograd,) = model(images)
+    with torch.no_grad():
+        (in_place,) = model(images)
+    assert autograd.shape == expected.shape == (2, 32, -(-size[0] // 8), -(-size[1] // 8))
+    assert (autograd - expected).abs().max() <= 1e-5
+    assert torch.equal(in_place, autograd)
+
+
+def test_padded_windows_train_like_the_reference():
+    model = tiny_mixer(token_mixing='window', out_type='featmap').train()
+    images = torch.randn(2, 3, 40, 56)
+    model(images)[0].square().sum().backward()
+    ours = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad()
+    swin_style_reference(model, images).square().sum().backward()
+    for name, p in model.named_parameters():
+        assert torch.allclose(ours[name], p.grad, atol=1e-4, rtol=1e-4), name
+
+
+def test_one_grid_rule_when_img_size_is_not_a_multiple_of_the_patch():
+    """36 px with 8 px patches: both modes and mmpretrain cover the image with a 5x5 grid (the last
+    patch zero-padded), so global and window mixing are the same function at img_size."""
+    from mmpretrain.models import MlpMixer as MmpretrainMlpMixer
+
+    theirs = randomize_(MmpretrainMlpMixer(arch=TINY_ARCH, img_size=36, patch_size=8))
+    theirs.eval()  # (mmpretrain's backbones return None from train())
+    ours = tiny_mixer(img_size=36, norm_cfg=dict(type='LN')).eval()
+    windowed = tiny_mixer(img_size=36, norm_cfg=dict(type='LN'), token_mixing='window').eval()
+    assert ours.patch_resolution == windowed.patch_resolution == tuple(theirs.patch_resolution) == (5, 5)
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    windowed.load_state_dict(theirs.state_dict(), strict=True)
+    images = torch.randn(2, 3, 36, 36)
+    with torch.no_grad():
+        (expected,) = theirs(images)
+        (global_out,) = ours(images)
+        (window_out,) = windowed(images)
+    assert (global_out - expected).abs().max() <= 1e-5
+    assert torch.equal(window_out, global_out)
+
+
+def test_patch_padding_modes():
+    corner = tiny_mixer(img_size=36)
+    same = tiny_mixer(img_size=36, patch_cfg=dict(padding='same'))
+    floor = tiny_mixer(img_size=36, patch_cfg=dict(padding=0))
+    assert corner.patch_resolution == same.patch_resolution == (5, 5) and floor.patch_resolution == (4, 4)
+    same.load_state_dict(corner.state_dict())
+    images = torch.randn(1, 3, 36, 36)
+    centred = F.pad(images, (2, 2, 2, 2))  # 'same' puts 2 of the 4 padding pixels on each side
+    with torch.no_grad():
+        assert torch.allclose(same.stem(images), corner.stem.proj(centred), atol=1e-6)
+    with pytest.raises(ValueError, match="padding='valid' is not supported"):
+        tiny_mixer(patch_cfg=dict(padding='valid'))
+
+
+# ----------------------------------------------------------------------------- hooks and swapped modules
+def test_forward_hooks_see_what_the_autograd_path_computes():
+    model = tiny_mixer(out_indices=[0, 1, 2]).eval()
+    seen: dict[str, list[torch.Tensor]] = {'block 1 output': [], 'block 2 norm1 input': [], 'block 0 token fc1': []}
+    model.blocks[1].register_forward_hook(lambda m, args, out: seen['block 1 output'].append(out))
+    model.blocks[2].norm1.register_forward_hook(lambda m, args, out: seen['block 2 norm1 input'].append(args[0]))
+    model.blocks[0].mlp_tokens.fc1.register_forward_hook(lambda m, args, out: seen['block 0 token fc1'].append(out))
+    images = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        inferred = model(images)
+    reference = model(images)
+    for name, (no_grad_capture, grad_capture) in seen.items():
+        assert torch.equal(no_grad_capture, grad_capture), name
+    for actual, expected in zip(inferred, reference, strict=True):
+        assert torch.equal(actual, expected)
+
+
+def test_global_forward_hooks_see_every_linear():
+    model = tiny_mixer().eval()
+    called = []
+    handle = torch.nn.modules.module.register_module_forward_hook(
+        lambda module, args, out: called.append(module) if isinstance(module, nn.Linear) else None
+    )
+    try:
+        with torch.no_grad():
+            model(torch.randn(1, 3, 32, 32))
+    finally:
+        handle.remove()
+    assert len(called) == 4 * len(model.blocks)  # fc1 and fc2 of both MLPs
+
+
+class DoubledLinear(nn.Linear):
+    """Stands for LoRA / quantised Linear layers: a subclass with its own forward."""
+
+    calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        DoubledLinear.calls += 1
+        return 2 * super().forward(x)
+
+
+def _doubled(linear: nn.Linear) -> DoubledLinear:
+    swapped = DoubledLinear(linear.in_features, linear.out_features)
+    swapped.load_state_dict(linear.state_dict())
+    return swapped
+
+
+@pytest.mark.parametrize('grad', [False, True])
+def test_swapped_linear_layers_are_called(grad):
+    model = tiny_mixer().eval()
+    reference = tiny_mixer().eval()
+    reference.load_state_dict(model.state_dict())
+    model.blocks[0].mlp_tokens.fc1 = _doubled(model.blocks[0].mlp_tokens.fc1)
+    model.blocks[1].mlp_channels.fc2 = _doubled(model.blocks[1].mlp_channels.fc2)
+    with torch.no_grad():  # the plain model with the same doubling folded into the weights
+        for fc in (reference.blocks[0].mlp_tokens.fc1, reference.blocks[1].mlp_channels.fc2):
+            fc.weight.mul_(2)
+            fc.bias.mul_(2)
+    DoubledLinear.calls = 0
+    images = torch.randn(2, 3, 32, 32)
+    with torch.set_grad_enabled(grad):
+        (actual,) = model(images)
+        (expected,) = reference(images)
+    assert DoubledLinear.calls == 2
+    assert torch.allclose(actual, expected, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- checkpoints of another grid
+def test_non_square_checkpoint_grid_names_both_sizes():
+    source = tiny_mixer(img_size=(32, 48))  # a 4x6 token grid: 24 tokens
+    model = tiny_mixer()  # 4x4
+    message = (
+        r'token-mixing MLP \(blocks.0.mlp_tokens.fc1.weight\) mixes 24 tokens, a grid that is not square.*'
+        r'this model mixes 16 tokens \(a 4x4 grid: img_size 32x32, patch 8x8\).*resize_token_mixing'
+    )
+    with pytest.raises(ValueError, match=message):
+        model.load_state_dict(source.state_dict())
+
+
+# ----------------------------------------------------------------------------- the ImageNet recipe
+REPO = Path(__file__).resolve().parents[1]
+
+
+def big_vision_sigmoid_xent(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """big_vision's ``sigmoid_xent``: binary cross-entropy summed over classes, averaged over images."""
+    per_class = labels * F.logsigmoid(logits) + (1 - labels) * F.logsigmoid(-logits)
+    return -per_class.sum(-1).mean()
+
+
+@pytest.mark.parametrize('config', ['mixer-b16_in1k.py', 'mixer-l16_in1k.py'])
+def test_recipe_loss_is_big_visions_sigmoid_xent_on_mixup_targets(config):
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    from mmpretrain.structures import DataSample
+
+    cfg = Config.fromfile(REPO / 'configs' / config)
+    init_default_scope('mmpretrain')
+    classifier = MODELS.build({**cfg.model, 'data_preprocessor': cfg.data_preprocessor})
+    head = classifier.head
+    head.init_weights()
+    assert torch.equal(head.fc.weight, torch.zeros_like(head.fc.weight))
+    assert torch.equal(head.fc.bias, torch.full_like(head.fc.bias, -6.9))
+
+    # Mixup (configured on the model) turns labels into soft scores in the data preprocessor.
+    np.random.seed(0)
+    labels = [3, 7, 7, 999]
+    batch = dict(
+        inputs=[torch.randint(0, 256, (3, 224, 224), dtype=torch.uint8) for _ in labels],
+        data_samples=[DataSample().set_gt_label(label) for label in labels],
+    )
+    samples = classifier.data_preprocessor(batch, training=True)['data_samples']
+    targets = torch.stack([sample.gt_score for sample in samples])
+    assert torch.allclose(targets.sum(-1), torch.ones(len(labels)))
+    assert ((targets > 0).sum(-1) == 2).any()  # really mixed
+
+    randomize_(head, std=1.0)
+    features = torch.randn(len(labels), head.fc.in_features)
+    logits = head((features,))
+    loss = head.loss((features,), samples)['loss']
+    assert loss.item() == pytest.approx(big_vision_sigmoid_xent(logits, targets).item(), rel=1e-5)
+
+
+# ----------------------------------------------------------------------------- drop-in for mmpretrain
+def mmpretrain_mixer_configs() -> list[Path]:
+    import mmpretrain
+
+    return sorted((Path(mmpretrain.__file__).parent / '.mim/configs/_base_/models').glob('mlp_mixer_*.py'))
+
+
+def test_mmpretrain_ships_the_mixer_configs_we_test():
+    assert [path.stem for path in mmpretrain_mixer_configs()] == ['mlp_mixer_base_patch16', 'mlp_mixer_large_patch16']
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', mmpretrain_mixer_configs(), ids=lambda path: path.stem)
+def test_mmpretrains_own_mixer_configs_run_with_only_the_type_changed(config):
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    from mmpretrain.structures import DataSample
+
+    cfg = Config.fromfile(config)
+    their_model = copy.deepcopy(cfg.model)
+    cfg.model.backbone.type = 'mmmixer.MlpMixer'
+    init_default_scope('mmpretrain')
+    ours, theirs = MODELS.build(cfg.model), MODELS.build(their_model)
+    assert isinstance(ours.backbone, MlpMixer)
+    ours.init_weights()  # their init_cfg (Kaiming on the stem) applies to ours too
+
+    images = torch.randn(1, 3, 224, 224)
+    samples = [DataSample().set_gt_label(3)]
+    loss = ours.train()(images, samples, mode='loss')['loss']
+    loss.backward()
+    assert torch.isfinite(loss) and ours.backbone.stem.proj.weight.grad is not None
+
+    # The same function as theirs, given their weights and the same LayerNorm eps (they build 1e-5, our
+    # default is the 1e-6 the published weights were trained with).
+    randomize_(theirs)
+    for module in theirs.modules():
+        if isinstance(module, nn.LayerNorm):
+            module.eps = 1e-6
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    with torch.no_grad():
+        expected = theirs.eval()(images, mode='tensor')
+        actual = ours.eval()(images, mode='tensor')
+    assert (actual - expected).abs().max() <= 1e-4 * expected.abs().max()
+
+
+def test_readme_name_table_matches_the_checkpoint_renames():
+    """README's mmpretrain -> mmmixer name table is what loading mmpretrain checkpoints applies."""
+    readme = (REPO / 'README.md').read_text()
+    rows = re.findall(r'^\| `([\w.]+)` \| `([\w.]+)` \|$', readme, flags=re.MULTILINE)
+    assert len(rows) >= 9
+    for theirs, ours in rows:
+        assert rename_mmpretrain_key(theirs.replace('N', '3') + '.weight') == ours.replace('N', '3') + '.weight'

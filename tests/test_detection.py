@@ -46,7 +46,7 @@ def test_windows_are_independent():
 
 
 def test_any_input_size_gives_the_matching_grid():
-    model = MlpMixer(arch=TINY, img_size=224, patch_size=16, token_mixing='window').eval()
+    model = MlpMixer(arch=TINY, img_size=224, patch_size=16, token_mixing='window', out_type='featmap').eval()
     with torch.no_grad():
         (featmap,) = model(torch.randn(1, 3, 320, 480))
     assert featmap.shape == (1, 32, 20, 30)
@@ -77,7 +77,7 @@ def test_block_diagonal_resize_equals_window_at_twice_the_size():
 
 def test_bilinear_resize_to_any_grid_loads_and_runs():
     state = resize_token_mixing(mixer().state_dict(), (4, 4), (40, 40), 'bilinear')
-    model = MlpMixer(arch=TINY, img_size=640, patch_size=16).eval()
+    model = MlpMixer(arch=TINY, img_size=640, patch_size=16, out_type='featmap').eval()
     model.load_state_dict(state, strict=True)
     with torch.no_grad():
         (out,) = model(torch.randn(1, 3, 640, 640))

@@ -223,7 +223,7 @@ def classifier_config(spec: MixerSpec, gelu_approximate: str = 'none') -> dict:
         in_channels=spec.in_channels,
         act_cfg=dict(type='GELU', approximate=gelu_approximate),
     )
-    model = dict(type='ImageClassifier', backbone=backbone, neck=dict(type='GlobalAveragePooling'))
+    model = dict(type='ImageClassifier', backbone=backbone, neck=dict(type='GlobalAveragePooling', dim=1))
     if spec.num_classes:
         model['head'] = dict(type='LinearClsHead', num_classes=spec.num_classes, in_channels=spec.embed_dims)
     return model
