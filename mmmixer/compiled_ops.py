@@ -1,7 +1,7 @@
 """Whether mmcv's compiled ops are installed, and a clear stop where a config needs them.
 
 ``make setup`` installs mmcv without its compiled ops (``mmcv 2.1.0+lite``, seconds to build instead of
-about 20 minutes). The backbone, the converters and the classification path never use them; mmdet's
+about 15-20 minutes). The backbone, the converters and the classification path never use them; mmdet's
 detectors do (nms, RoIAlign), and ``mmdet.models`` imports ``mmcv.ops`` as soon as it is imported.
 ``make setup-full`` adds them.
 """
@@ -12,9 +12,13 @@ import importlib
 import importlib.metadata
 import os.path as osp
 import sys
+import warnings
 
 from mmengine.config import Config
 
+# Without the ops, importing mmcv.cnn.bricks.transformer (mmpretrain's models do) warns that
+# MultiScaleDeformableAttention is missing and that one "should install mmcv rather than mmcv-lite".
+MISSING_OPS_WARNING = 'Fail to import ``MultiScaleDeformableAttention``'
 SETUP_FULL_HINT = 'run `make setup-full` once (it builds them: about 15-20 minutes on 2 cores, then cached)'
 
 
@@ -42,9 +46,13 @@ def config_needs_compiled_ops(cfg: Config) -> bool:
     return isinstance(model, dict) and str(model.get('type', '')).startswith('mmdet.')
 
 
-def require_compiled_ops(cfg: Config) -> None:
-    """Exit with code 2 and one line saying how to get the ops, when ``cfg`` needs them and they are missing."""
-    if not config_needs_compiled_ops(cfg) or has_compiled_ops():
+def check_compiled_ops(cfg: Config) -> None:
+    """Without mmcv's compiled ops: stop when ``cfg`` needs them (one line saying how to get them, exit code 2);
+    otherwise silence mmcv's import-time warning about them, which is noise for a config that does not use them."""
+    if has_compiled_ops():
+        return
+    if not config_needs_compiled_ops(cfg):
+        warnings.filterwarnings('ignore', message=MISSING_OPS_WARNING, category=UserWarning)
         return
     try:
         mmcv_build = f'mmcv {importlib.metadata.version("mmcv")}'

@@ -9,7 +9,7 @@
 #   `+lite`, so that pip sees the `mmcv` requirements of mmmixer and mmpretrain met (instead of fetching and
 #   building the sdist behind our back), `pip list` says which build is in use, and installing the full wheel
 #   later replaces it as the same distribution (never two distributions owning the `mmcv/` directory).
-# full: mmcv with its compiled ops (nms, RoIAlign, ...), which mmdet's models import; about 20 minutes on
+# full: mmcv with its compiled ops (nms, RoIAlign, ...), which mmdet's models import; about 15-20 minutes on
 #   2 cores. mmcv 2.1.0 ships only an sdist; building it against torch 2.14 needs three things that a plain
 #   `pip install mmcv` does not do (REFERENCE §6):
 #   * torch already installed and no build isolation (setup.py imports torch);

@@ -80,8 +80,9 @@ fi
 rm -f "$log"
 mmcv_now=$("$py" -c 'import importlib.metadata as m; print(m.version("mmcv"))')
 if [ "$mmcv_now" = "$MMCV_VERSION+lite" ]; then
-    echo "setup: ready ($VENV) with mmcv $mmcv_now: no compiled ops, enough for the classification path and" \
-        "make demo. Detection (mmdet) needs them: make setup-full (builds them once, about 15-20 minutes on 2 cores)."
+    echo "setup: ready in ${SECONDS} s ($VENV) with mmcv $mmcv_now: no compiled ops, enough for the classification" \
+        "path and make demo. Detection (mmdet) needs them: make setup-full (builds them once, about 15-20 minutes" \
+        "on 2 cores)."
 else
-    echo "setup: ready ($VENV) with mmcv $mmcv_now and its compiled ops"
+    echo "setup: ready in ${SECONDS} s ($VENV) with mmcv $mmcv_now and its compiled ops"
 fi
