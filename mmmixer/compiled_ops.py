@@ -8,8 +8,8 @@ detectors do (nms, RoIAlign), and ``mmdet.models`` imports ``mmcv.ops`` as soon 
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
+import importlib.util
 import os.path as osp
 import sys
 import warnings
@@ -23,14 +23,11 @@ SETUP_FULL_HINT = 'run `make setup-full` once (it builds them: about 15-20 minut
 
 
 def has_compiled_ops() -> bool:
-    """True when mmcv's compiled extension (``mmcv._ext``, behind ``mmcv.ops``) loads."""
-    import torch  # noqa: F401  (the extension links against torch's libraries: load them first)
-
+    """True when mmcv has its compiled extension (``mmcv._ext``, behind ``mmcv.ops``); found, not loaded."""
     try:
-        importlib.import_module('mmcv._ext')
-    except ImportError:
+        return importlib.util.find_spec('mmcv._ext') is not None
+    except ImportError:  # no mmcv at all
         return False
-    return True
 
 
 def config_needs_compiled_ops(cfg: Config) -> bool:
