@@ -41,8 +41,10 @@ test: setup-full
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Prepare the digits, train a small Mixer, evaluate it: ends with the accuracy line.
+# One torch thread (unless OMP_NUM_THREADS says otherwise): the model is so small that a second thread only
+# waits for the first, and on a busy 2-core machine 2 threads made the demo 11x slower (587 s vs 54 s, README).
 demo: setup
-	$(PY) tools/run_demo.py --work-dir $(DEMO_DIR)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/run_demo.py --work-dir $(DEMO_DIR)
 
 # Check style without changing files.
 lint: setup
