@@ -69,6 +69,9 @@ def prepare_runtime(cfg: Config) -> None:
     """The heavy imports, done after the cheap checks so that bad input fails within a second:
     mmmixer (models, safe checkpoint loading) and the config's ``custom_imports``."""
     import mmmixer  # noqa: F401
+    from mmmixer.compiled_ops import check_compiled_ops
+
+    check_compiled_ops(cfg)  # a detection config on mmcv without its compiled ops: one line, exit 2
 
     if cfg.get('custom_imports'):
         from mmengine.utils import import_modules_from_strings

@@ -8,6 +8,7 @@ import argparse
 from mmengine.config import Config, DictAction
 
 from mmmixer.analysis import measure_complexity
+from mmmixer.compiled_ops import check_compiled_ops
 
 
 def parse_args():
@@ -27,6 +28,7 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    check_compiled_ops(cfg)  # detection configs need mmcv's compiled ops: one line, exit 2
     result = measure_complexity(cfg, size)
     if args.table:
         print(result.table)
