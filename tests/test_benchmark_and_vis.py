@@ -17,8 +17,10 @@ def test_benchmark_smoke_prints_a_table_and_writes_json(tmp_path):
         'tools/analysis_tools/benchmark.py', '--smoke', '--pipeline', '--detection-cost', '--with-cp', '--json', out
     )
     rows = [line for line in output.splitlines() if line.startswith('| ') and 'implementation' not in line]
-    assert len(rows) == 8  # 3 implementations x (inference, train) + 2 checkpointed training steps
+    # 3 implementations x (inference, train) + the config-built step + 2 checkpointed training steps
+    assert len(rows) == 9
     assert 'mmmixer+cp: peak memory' in output and 'timm+cp: peak memory' in output
+    assert 'mmmixer config-step: ' in output and 'the throughput of the bare mmmixer step' in output
     report = json.loads(out.read_text())
     assert set(report['matmul_gflops']) == {'inference', 'train'} and min(report['matmul_gflops'].values()) > 0
     assert report['pipeline_images_per_second'] > 0
@@ -26,7 +28,7 @@ def test_benchmark_smoke_prints_a_table_and_writes_json(tmp_path):
     assert 'backbone forward at 256x256' in output
     assert {(r['implementation'], r['mode']) for r in report['results']} == {
         (impl, mode) for impl in ('mmmixer', 'timm', 'mmpretrain') for mode in ('inference', 'train')
-    } | {('mmmixer+cp', 'train'), ('timm+cp', 'train')}
+    } | {('mmmixer+cp', 'train'), ('timm+cp', 'train'), ('mmmixer config-step', 'train')}
     for result in report['results']:
         assert result['images_per_second'] > 0 and len(result['seconds_per_batch']) == 1
         assert 0 < result['matmul_fraction'] < 2
