@@ -143,8 +143,8 @@ def config_train_step(settings: Settings, device: torch.device) -> Callable[[], 
     from mmpretrain.registry import MODELS
     from mmpretrain.structures import DataSample
 
-    from mmmixer.engine.fast_training import compile_in_place, use_amp, use_fused_optimizer
     from mmmixer.models.backbones.mlp_mixer import ARCH_ZOO
+    from mmmixer.runtime.fast_training import compile_in_place, use_amp, use_fused_optimizer
 
     arch, patch = VARIANTS[settings.variant]
     config_name = 'mixer-l16_in1k.py' if arch == 'l' else 'mixer-b16_in1k.py'

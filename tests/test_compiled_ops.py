@@ -56,7 +56,7 @@ with torch.no_grad():
     scores = classifier(torch.randn(2, 3, 32, 32), mode='tensor')
 assert scores.shape == (2, 10), scores.shape
 tiny = dict(embed_dims=32, num_layers=2, tokens_mlp_dims=16, channels_mlp_dims=64)
-backbone = MlpMixer(arch=tiny, img_size=64, patch_size=16, token_mixing='window').eval()
+backbone = MlpMixer(arch=tiny, img_size=64, patch_size=16, token_mixing='window', out_type='featmap').eval()
 neck = MixerPyramidNeck(in_channels=32, out_channels=16).eval()
 with torch.no_grad():
     pyramid = neck(backbone(torch.randn(1, 3, 128, 128)))

@@ -10,8 +10,8 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
-from mmmixer.engine.dataloader_shutdown import close_dataloader_workers
-from mmmixer.engine.fast_training import compile_in_place, use_amp, use_fused_optimizer
+from mmmixer.runtime.dataloader_shutdown import close_dataloader_workers
+from mmmixer.runtime.fast_training import compile_in_place, use_amp, use_fused_optimizer
 from tests.helpers import REPO, TINY_DEMO_MODEL, run
 
 B16_CONFIG = REPO / 'configs/mixer-b16_in1k.py'

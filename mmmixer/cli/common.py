@@ -86,12 +86,12 @@ def build_runner(cfg: Config, compile_flag: bool = False):
 
     mmengine's own ``compile`` setting compiles the whole ``train_step`` (optimizer wrapper, AMP
     context, logging), which dynamo cannot trace; it is taken out of the config here and applied to
-    the backbone, neck and head instead (:func:`mmmixer.engine.fast_training.compile_in_place`).
+    the backbone, neck and head instead (:func:`mmmixer.runtime.fast_training.compile_in_place`).
     """
     from mmengine.model import is_model_wrapper
     from mmengine.runner import Runner
 
-    from mmmixer.engine.fast_training import compile_in_place, compile_options
+    from mmmixer.runtime.fast_training import compile_in_place, compile_options
 
     try:
         options = compile_options(cfg.pop('compile', None))

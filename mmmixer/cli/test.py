@@ -21,7 +21,7 @@ from mmmixer.cli.common import (
     set_local_rank,
     usage_error,
 )
-from mmmixer.engine.dataloader_shutdown import close_dataloader_workers, runner_dataloaders
+from mmmixer.runtime.dataloader_shutdown import close_dataloader_workers, runner_dataloaders
 
 
 def build_parser() -> argparse.ArgumentParser:

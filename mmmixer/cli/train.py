@@ -18,8 +18,8 @@ from mmmixer.cli.common import (
     set_local_rank,
     usage_error,
 )
-from mmmixer.engine.dataloader_shutdown import close_dataloader_workers, runner_dataloaders
-from mmmixer.engine.fast_training import AMP_DTYPES, default_amp_dtype, use_amp, use_fused_optimizer
+from mmmixer.runtime.dataloader_shutdown import close_dataloader_workers, runner_dataloaders
+from mmmixer.runtime.fast_training import AMP_DTYPES, default_amp_dtype, use_amp, use_fused_optimizer
 
 
 def build_parser() -> argparse.ArgumentParser:

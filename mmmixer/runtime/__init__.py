@@ -1,0 +1,1 @@
+"""How the command lines run a config fast and end cleanly; imports nothing heavy (no mmpretrain, no mmcv)."""
