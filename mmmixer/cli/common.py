@@ -31,6 +31,14 @@ def reported_checkpoint_errors():
         usage_error(str(error))
 
 
+def drop_persistent_workers_without_workers(cfg: Config) -> None:
+    """torch refuses ``persistent_workers=True`` with ``num_workers=0`` (e.g. set by --cfg-options)."""
+    for name in DATALOADERS:
+        loader = cfg.get(name)
+        if loader and loader.get('num_workers', 0) == 0:
+            loader.persistent_workers = False
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--work-dir', help='directory for logs and checkpoints')
     parser.add_argument(

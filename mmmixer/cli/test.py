@@ -15,6 +15,7 @@ from mmmixer.cli.common import (
     build_runner,
     check_datasets_exist,
     default_work_dir,
+    drop_persistent_workers_without_workers,
     load_config,
     prepare_runtime,
     reported_checkpoint_errors,
@@ -45,6 +46,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.load_from = args.checkpoint
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    drop_persistent_workers_without_workers(cfg)
     return cfg
 
 

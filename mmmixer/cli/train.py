@@ -12,6 +12,7 @@ from mmmixer.cli.common import (
     build_runner,
     check_datasets_exist,
     default_work_dir,
+    drop_persistent_workers_without_workers,
     load_config,
     prepare_runtime,
     reported_checkpoint_errors,
@@ -83,9 +84,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         loader.setdefault('persistent_workers', True)
         if args.no_pin_memory:
             loader.pin_memory = False
-        # torch refuses persistent workers without workers.
-        if args.no_persistent_workers or loader.get('num_workers', 0) == 0:
+        if args.no_persistent_workers:
             loader.persistent_workers = False
+    drop_persistent_workers_without_workers(cfg)
     return cfg
 
 
