@@ -5,10 +5,10 @@ scheme (local, ``http(s)://``, ``torchvision://``, ``open-mmlab://`` ...): ``wei
 explicit allow-list that is active only during those loads (see :mod:`mmmixer.checkpoint`).
 """
 
-from . import checkpoint as _checkpoint
+from .checkpoint import install_safe_loaders
 from .version import __version__
 
-_checkpoint.install()
+install_safe_loaders()
 
 from . import models  # noqa: E402  (registers the models after the loader is installed)
 

@@ -23,7 +23,7 @@ from mmmixer.checkpoint import (
     load_checkpoint_safely,
     publish_checkpoint,
 )
-from tests.helpers import ShellPayload, serve_directory
+from tests.helpers import REPO, ShellPayload, serve_directory
 
 # os.system pickles under its real module: posix.system here, nt.system on Windows.
 NAMES_THE_SHELL = r'names the global (posix|nt|os)\.system, which is not on the safe allow-list'
@@ -180,7 +180,7 @@ def test_publish_refuses_a_file_without_state_dict(tmp_path):
 def test_every_scheme_mmengine_registers_loads_safely():
     # mmengine's own table: a scheme added there (or by an upgrade) without a safe loader fails here.
     unsafe = {prefix: loader.__module__ for prefix, loader in CheckpointLoader._schemes.items()}
-    assert all(module == 'mmmixer.checkpoint' for module in unsafe.values()), unsafe
+    assert all(module == 'mmmixer.checkpoint.schemes' for module in unsafe.values()), unsafe
     for prefix in ('', 'http://', 'https://', 'torchvision://', 'open-mmlab://', 'openmmlab://', 'mmcls://', 'pavi://'):
         assert prefix in CheckpointLoader._schemes
 
@@ -357,11 +357,9 @@ def test_object_storage_and_pavi_bytes_load_safely(tmp_path, monkeypatch):
 def test_tools_test_py_refuses_a_served_checkpoint_in_one_line(served, tmp_path):
     """The command line a user runs: a URL as tools/test.py's checkpoint, exit code 2, one error line."""
     import subprocess
-    from pathlib import Path
 
     from mmmixer.datasets import prepare_digits
 
-    repo = Path(__file__).resolve().parents[1]
     prepare_digits(str(tmp_path / 'digits'))
     result = subprocess.run(
         [
@@ -369,7 +367,7 @@ def test_tools_test_py_refuses_a_served_checkpoint_in_one_line(served, tmp_path)
             '--work-dir', str(tmp_path / 'work'),
             '--cfg-options', f'test_dataloader.dataset.data_root={tmp_path / "digits"}',
         ],
-        cwd=repo, capture_output=True, text=True, timeout=300,
+        cwd=REPO, capture_output=True, text=True, timeout=300,
         env={**os.environ, 'TORCH_HOME': str(tmp_path / 'torch_home')},
     )  # fmt: skip
     assert result.returncode == 2, result.stderr[-3000:]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import os.path as osp
 import re
@@ -22,6 +21,7 @@ from mmmixer.cli.common import (
     set_local_rank,
     usage_error,
 )
+from mmmixer.fileio import write_json_atomically
 from mmmixer.runtime.dataloader_shutdown import close_dataloader_workers, runner_dataloaders
 
 
@@ -50,14 +50,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def _write_json_atomically(path: str, data: dict) -> None:
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
     set_local_rank(args)
@@ -79,7 +71,8 @@ def main(argv: list[str] | None = None) -> dict:
             close_dataloader_workers(runner_dataloaders(runner))
     if runner.rank == 0:
         if args.out and args.out_item == 'metrics':
-            _write_json_atomically(args.out, {k: float(v) for k, v in metrics.items()})
+            os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+            write_json_atomically({k: float(v) for k, v in metrics.items()}, args.out)
         summary = ', '.join(f'{k}={float(v):.2f}' for k, v in metrics.items())
         print(f'Test results for {args.checkpoint}: {summary}')
     return metrics
