@@ -13,13 +13,15 @@ import os
 import torch
 
 from mmmixer.checkpoint import load_checkpoint_safely
-from mmmixer.models.backbones.mlp_mixer import rename_mmpretrain_key
+from mmmixer.fileio import write_atomically
+from mmmixer.models.utils import backbone_key
 
 
 def token_mixing_units(state_dict: dict[str, torch.Tensor], block: int) -> torch.Tensor:
     """fc1 weights of block ``block`` as (units, grid_h, grid_w); any prefix or naming convention."""
     for key, value in state_dict.items():
-        name = rename_mmpretrain_key(key.split('backbone.', 1)[-1])
+        before, backbone, _ = key.partition('backbone.')  # the prefix is what comes up to 'backbone.', if anything
+        name = backbone_key(key, prefix=before + backbone)
         if name == f'blocks.{block}.mlp_tokens.fc1.weight':
             side = math.isqrt(value.shape[1])
             return value.float().reshape(value.shape[0], side, value.shape[1] // side)
@@ -47,12 +49,8 @@ def draw_token_mixing(checkpoint: str, out: str, block: int = 0, num_units: int 
     grid = f'{units.shape[1]}x{units.shape[2]}'
     figure.suptitle(f'{os.path.basename(checkpoint)}: token-mixing units of block {block} ({grid} token grid)')
     figure.tight_layout()
-    tmp = os.path.join(os.path.dirname(os.path.abspath(out)), f'.{os.path.basename(out)}.tmp.png')
     try:
-        figure.savefig(tmp, dpi=100)
-        os.replace(tmp, out)
+        # The temporary name has no .png ending for matplotlib to read the format from.
+        return write_atomically(out, lambda tmp: figure.savefig(tmp, dpi=100, format='png'))
     finally:
         plt.close(figure)
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return out

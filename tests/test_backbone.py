@@ -13,8 +13,10 @@ from mmengine.registry import init_default_scope
 from torch import nn
 
 from mmmixer.models import MlpMixer
-from mmmixer.models.backbones.mlp_mixer import ARCH_ZOO, drop_path, rename_mmpretrain_key
-from tests.helpers import randomize_
+from mmmixer.models.backbones.mlp_mixer import ARCH_ZOO
+from mmmixer.models.utils import rename_mmpretrain_key
+from mmmixer.models.utils.layers import drop_path
+from tests.helpers import REPO, randomize_
 
 TINY_ARCH = dict(embed_dims=32, num_layers=3, tokens_mlp_dims=16, channels_mlp_dims=64)
 
@@ -347,11 +349,10 @@ def test_unsupported_options_are_clear_errors():
 
 @pytest.mark.parametrize('name', ['s32', 's16', 'b32', 'b16', 'l32', 'l16', 'h14'])
 def test_model_base_configs_match_the_paper_table(name):
-    from pathlib import Path
 
     from mmengine.config import Config
 
-    path = Path(__file__).resolve().parents[1] / f'configs/_base_/models/mixer_{name}.py'
+    path = REPO / f'configs/_base_/models/mixer_{name}.py'
     model = Config.fromfile(path, import_custom_modules=False).model
     arch, patch = name[0], int(name[1:])
     assert (model.backbone.arch, model.backbone.patch_size) == (arch, patch)
@@ -532,7 +533,6 @@ def test_non_square_checkpoint_grid_names_both_sizes():
 
 
 # ----------------------------------------------------------------------------- the ImageNet recipe
-REPO = Path(__file__).resolve().parents[1]
 
 
 def big_vision_sigmoid_xent(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import torch
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+
+from mmmixer.models.builders import build_in_scope
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,11 @@ class ModelComplexity:
 
 def build_model_from_config(cfg: Config) -> torch.nn.Module:
     """Build ``cfg.model`` in the config's scope (mmpretrain unless it says otherwise)."""
-    from mmengine.registry import MODELS
-
     if cfg.get('custom_imports'):
         from mmengine.utils import import_modules_from_strings
 
         import_modules_from_strings(**cfg.custom_imports)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    return MODELS.build(cfg.model)
+    return build_in_scope(cfg.model, cfg.get('default_scope', 'mmpretrain'))
 
 
 def measure_complexity(cfg: Config, input_size: tuple[int, int] = (224, 224)) -> ModelComplexity:

@@ -5,51 +5,40 @@ Paper: "MLP-Mixer: An all-MLP Architecture for Vision", Tolstikhin et al., 2021
 
 Each block mixes information first across tokens, then across channels::
 
-    x = x + TokenMlp(LayerNorm(x))      # one MLP shared by all channels, over the token axis
-    x = x + ChannelMlp(LayerNorm(x))    # one MLP shared by all tokens, over the channel axis
+    x = x + mlp_tokens(norm1(x))      # an MLP over the token axis, shared by all channels
+    x = x + mlp_channels(norm2(x))    # an MLP over the channel axis, shared by all tokens
 
-Layout. Inside the backbone activations are *token-major*: ``(N, B, W, C)`` with N tokens per
-window, B images, W windows per image and C channels. Token mixing is then one matrix product
-``weight @ x.view(N, -1)`` and channel mixing one ``x.view(-1, C) @ weight.T``: neither needs the
-two transposes of the usual ``(B, N, C)`` formulation. The paper's model is the single-window case
-(W = 1); ``token_mixing='window'`` tiles larger inputs into windows of the pretrained grid so that
-the same weights serve any input size. Windows that overhang the token grid are zero-padded per
-block, after the norm (as Swin does): the token-mixing input is zero at pad positions in every
-block, and what the residual stream holds there is never read and is cropped from the outputs.
+Activations are token-major inside the backbone, ``(N, B, W, C)`` with W windows per image (see
+:mod:`mmmixer.models.utils.windows`). The paper's model is the single-window case (W = 1);
+``token_mixing='window'`` tiles larger inputs into windows of the pretrained grid so that the same
+weights serve any input size. Windows that overhang the token grid are zero-padded per block, after
+the norm (as Swin does): the token-mixing input is zero at pad positions in every block, and what the
+residual stream holds there is never read and is cropped from the outputs.
 
-Shortcuts keep it fast, each taken only where nobody can tell (see :func:`inlinable`): the token
-MLP multiplies the Linear weights directly (``addmm``) when ``fc1``/``fc2`` are plain ``nn.Linear``
-without hooks; under ``torch.no_grad()`` GELU writes into fc1's output when both are plain, and an
-eval-mode backbone adds its residuals into the activations in place (bit-identical results, no new
-buffer per sum) when no block or norm has a hook or has been swapped for another class. Anything
-else (feature-extraction hooks, LoRA or quantised Linear layers) runs the ordinary module calls.
-
-Parameter names follow timm (``stem.proj``, ``blocks.{i}.mlp_tokens.fc1`` ...). State dicts with
-mmpretrain's names (``patch_embed.projection``, ``layers.{i}.token_mix.layers.0.0`` ...) are renamed
-when loaded, so mmpretrain's published Mixer checkpoints load strictly.
+Fast paths (a GEMM on the token MLP's weights, GELU and residual sums written in place when
+inferring) are taken only where no hook or swapped module could tell: :mod:`mmmixer.models.utils.fast_paths`.
+Parameter names follow timm; mmpretrain's names and checkpoints of another token grid are adapted
+when loaded: :mod:`mmmixer.models.utils.checkpoint_compat`.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
-import torch.nn.modules.module as nn_module
-from mmcv.cnn import build_activation_layer
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from mmmixer.models.utils.token_mixing import resize_token_mixing, token_mixing_grid
+from mmmixer.models.utils.checkpoint_compat import adapt_state_dict, backbone_key
+from mmmixer.models.utils.fast_paths import inlinable
+from mmmixer.models.utils.layers import Mlp, PatchEmbed, build_norm, drop_path
+from mmmixer.models.utils.windows import OUT_TYPES, format_output, to_windows
 from mmmixer.registry import MODELS
 
 ARCH_KEYS = ('embed_dims', 'num_layers', 'tokens_mlp_dims', 'channels_mlp_dims')
 TOKEN_MIXING_MODES = ('global', 'window')
-OUT_TYPES = ('flat_featmap', 'featmap', 'raw', 'avg_featmap')
 
 
 def _arch(embed_dims: int, num_layers: int, tokens_mlp_dims: int, channels_mlp_dims: int) -> dict:
@@ -63,114 +52,6 @@ ARCH_ZOO = {
     **dict.fromkeys(['l', 'large'], _arch(1024, 24, 512, 4096)),
     **dict.fromkeys(['h', 'huge'], _arch(1280, 32, 640, 5120)),
 }
-
-# mmpretrain's parameter names -> ours (applied to keys after the module prefix).
-_MMPRETRAIN_KEY_RENAMES = [
-    (re.compile(r'^patch_embed\.projection\.'), 'stem.proj.'),
-    (re.compile(r'^patch_embed\.norm\.'), 'stem.norm.'),
-    (re.compile(r'^layers\.(\d+)\.ln1\.'), r'blocks.\1.norm1.'),
-    (re.compile(r'^layers\.(\d+)\.ln2\.'), r'blocks.\1.norm2.'),
-    (re.compile(r'^layers\.(\d+)\.token_mix\.layers\.0\.0\.'), r'blocks.\1.mlp_tokens.fc1.'),
-    (re.compile(r'^layers\.(\d+)\.token_mix\.layers\.1\.'), r'blocks.\1.mlp_tokens.fc2.'),
-    (re.compile(r'^layers\.(\d+)\.channel_mix\.layers\.0\.0\.'), r'blocks.\1.mlp_channels.fc1.'),
-    (re.compile(r'^layers\.(\d+)\.channel_mix\.layers\.1\.'), r'blocks.\1.mlp_channels.fc2.'),
-    (re.compile(r'^ln1\.'), 'norm.'),
-]
-
-
-def rename_mmpretrain_key(key: str) -> str:
-    """Map one mmpretrain ``MlpMixer`` parameter name (without prefix) to ours; others pass through."""
-    for pattern, replacement in _MMPRETRAIN_KEY_RENAMES:
-        new_key, count = pattern.subn(replacement, key)
-        if count:
-            return new_key
-    return key
-
-
-def build_norm(norm_cfg: dict, num_features: int) -> nn.LayerNorm:
-    """A LayerNorm over channels from an mmcv-style config (``type='LN'``; ``eps`` defaults to 1e-5).
-
-    Mixer normalises each token over its channels, which only LayerNorm does; it is built here
-    directly, so no registry lookup depends on the caller's scope.
-    """
-    cfg = dict(norm_cfg)
-    norm_type = cfg.pop('type', 'LN')
-    if norm_type not in ('LN', 'LayerNorm', nn.LayerNorm):
-        raise ValueError(f"norm_cfg type={norm_type!r} is not supported by MlpMixer; use dict(type='LN', eps=...)")
-    cfg.pop('requires_grad', None)
-    return nn.LayerNorm(num_features, **cfg)
-
-
-def drop_path(x: torch.Tensor, drop_prob: float, training: bool) -> torch.Tensor:
-    """Stochastic depth for token-major tensors: drops whole images (dim 1) of the residual branch.
-
-    Kept images are scaled by 1 / keep probability; ``drop_prob=1`` drops every image (a zero branch).
-    """
-    if drop_prob == 0.0 or not training:
-        return x
-    keep_prob = 1.0 - drop_prob
-    mask_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    mask = x.new_empty(mask_shape).bernoulli_(keep_prob)
-    if keep_prob > 0.0:
-        mask.div_(keep_prob)
-    return x * mask
-
-
-def _forward_observed_globally() -> bool:
-    # Hooks registered with torch.nn.modules.module.register_module_forward_(pre_)hook fire on every module call.
-    return bool(nn_module._global_forward_hooks or nn_module._global_forward_pre_hooks)
-
-
-def inlinable(module: nn.Module, cls: type[nn.Module]) -> bool:
-    """Whether ``module``'s forward may be replaced by its arithmetic (a GEMM on its weight, an in-place op).
-
-    Only when it is exactly ``cls`` (not a LoRA or quantised subclass or a swapped-in module), has no
-    forward hooks (its own or global) and no instance-patched ``forward``: then nobody can observe or
-    change what its call would compute.
-    """
-    return (
-        type(module) is cls
-        and not module._forward_hooks
-        and not module._forward_pre_hooks
-        and 'forward' not in module.__dict__
-        and not _forward_observed_globally()
-    )
-
-
-class ChannelMlp(nn.Module):
-    """Linear -> activation -> dropout -> Linear -> dropout, over the last (channel) axis."""
-
-    def __init__(self, in_features: int, hidden_features: int, act_cfg: dict, drop_rate: float = 0.0):
-        super().__init__()
-        self.fc1 = nn.Linear(in_features, hidden_features)
-        self.act = build_activation_layer(act_cfg)
-        self.drop1 = nn.Dropout(drop_rate)
-        self.fc2 = nn.Linear(hidden_features, in_features)
-        self.drop2 = nn.Dropout(drop_rate)
-
-    def linear(self, x: torch.Tensor, fc: nn.Module) -> torch.Tensor:
-        return fc(x)
-
-    def activate(self, hidden: torch.Tensor) -> torch.Tensor:
-        if not torch.is_grad_enabled() and inlinable(self.fc1, nn.Linear) and inlinable(self.act, nn.GELU):
-            # Same kernel, but writes into fc1's output (a buffer nobody else holds) instead of a new one.
-            return torch.ops.aten.gelu_(hidden, approximate=self.act.approximate)
-        return self.act(hidden)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.drop1(self.activate(self.linear(x, self.fc1)))
-        return self.drop2(self.linear(x, self.fc2))
-
-
-class TokenMlp(ChannelMlp):
-    """The same MLP over the first (token) axis of a token-major tensor: one GEMM per layer."""
-
-    def linear(self, x: torch.Tensor, fc: nn.Module) -> torch.Tensor:
-        if inlinable(fc, nn.Linear):
-            out = torch.addmm(fc.bias[:, None], fc.weight, x.reshape(x.shape[0], -1))
-            return out.view(-1, *x.shape[1:])
-        # A hooked or swapped layer gets the usual call: tokens on the last axis.
-        return fc(x.movedim(0, -1)).movedim(-1, 0)
 
 
 class MixerBlock(BaseModule):
@@ -209,9 +90,9 @@ class MixerBlock(BaseModule):
         norm_cfg = norm_cfg or dict(type='LN', eps=1e-6)
         self.drop_path_rate = drop_path_rate
         self.norm1 = build_norm(norm_cfg, embed_dims)
-        self.mlp_tokens = TokenMlp(num_tokens, tokens_mlp_dims, act_cfg, drop_rate)
+        self.mlp_tokens = Mlp(num_tokens, tokens_mlp_dims, act_cfg, drop_rate, axis='tokens')
         self.norm2 = build_norm(norm_cfg, embed_dims)
-        self.mlp_channels = ChannelMlp(embed_dims, channels_mlp_dims, act_cfg, drop_rate)
+        self.mlp_channels = Mlp(embed_dims, channels_mlp_dims, act_cfg, drop_rate, axis='channels')
 
     def can_update_in_place(self) -> bool:
         """Whether adding the residuals into the input in place is invisible: no autograd, eval mode,
@@ -245,63 +126,6 @@ class MixerBlock(BaseModule):
         if pad_mask is None:
             return normed
         return normed.masked_fill_(pad_mask, 0.0) if in_place else normed.masked_fill(pad_mask, 0.0)
-
-
-class PatchEmbed(nn.Module):
-    """Non-overlapping patches -> embeddings: a strided convolution, optionally followed by a norm.
-
-    ``padding='corner'`` (the default, as mmcv's ``PatchEmbed`` that mmpretrain's Mixer uses)
-    zero-pads the bottom and right of the input so that patches cover every pixel: the token grid
-    is ``ceil(size / stride)``. ``'same'`` splits that padding between both sides; a number pads
-    every side by it, as ``nn.Conv2d`` does (the grid is then rounded down).
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        embed_dims: int,
-        kernel_size: int | tuple[int, int],
-        stride: int | tuple[int, int] | None = None,
-        padding: int | tuple[int, int] | str = 'corner',
-        bias: bool = True,
-        norm_cfg: dict | None = None,
-    ):
-        super().__init__()
-        if isinstance(padding, str) and padding not in ('corner', 'same'):
-            raise ValueError(f"patch padding={padding!r} is not supported; use 'corner', 'same' or a number")
-        self.adaptive_padding = padding if isinstance(padding, str) else None
-        self.proj = nn.Conv2d(
-            in_channels,
-            embed_dims,
-            kernel_size,
-            stride=stride or kernel_size,
-            padding=0 if self.adaptive_padding else padding,
-            bias=bias,
-        )
-        self.norm = build_norm(norm_cfg, embed_dims) if norm_cfg else None
-
-    def _adaptive_pad(self, size: tuple[int, int]) -> tuple[int, int]:
-        """Padding (height, width) that makes the last patch end at or past the last pixel."""
-        k, s = self.proj.kernel_size, self.proj.stride
-        return tuple(max((-(-size[i] // s[i]) - 1) * s[i] + k[i] - size[i], 0) for i in range(2))
-
-    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
-        k, s, p = self.proj.kernel_size, self.proj.stride, self.proj.padding
-        extra = self._adaptive_pad(size) if self.adaptive_padding else (0, 0)
-        return tuple((size[i] + 2 * p[i] + extra[i] - k[i]) // s[i] + 1 for i in range(2))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.adaptive_padding:
-            pad_h, pad_w = self._adaptive_pad(tuple(x.shape[-2:]))
-            if pad_h or pad_w:
-                if self.adaptive_padding == 'corner':
-                    x = F.pad(x, (0, pad_w, 0, pad_h))
-                else:
-                    x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
-        x = self.proj(x)
-        if self.norm is not None:
-            x = self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        return x
 
 
 def _pair(value: int | Sequence[int]) -> tuple[int, int]:
@@ -504,47 +328,8 @@ class MlpMixer(BaseModule):
         return sorted(set(resolved))
 
     def _adapt_incoming_state_dict(self, state_dict, prefix, *args) -> None:
-        """Load-time pre-hook: take mmpretrain's names, and token-mixing weights of another grid.
-
-        A checkpoint whose token-mixing MLPs were trained on another grid (e.g. 224 px weights for a
-        448 px model) is resized with :func:`resize_token_mixing`: ``'block_diagonal'`` when this
-        model's token hidden width is K times the checkpoint's for a K times larger grid (the
-        paper's fine-tuning init), ``'bilinear'`` when the widths are equal.
-        """
-        for key in [k for k in state_dict if k.startswith(prefix)]:
-            new_key = prefix + rename_mmpretrain_key(key[len(prefix) :])
-            if new_key != key:
-                state_dict[new_key] = state_dict.pop(key)
-
-        probe = f'{prefix}blocks.0.mlp_tokens.fc1.weight'
-        own_shape = self.blocks[0].mlp_tokens.fc1.weight.shape
-        if probe not in state_dict or state_dict[probe].shape == own_shape:
-            return
-        hidden, num_tokens = state_dict[probe].shape
-        new_grid = self.patch_resolution
-        if math.isqrt(num_tokens) ** 2 != num_tokens:
-            raise ValueError(
-                f"the checkpoint's token-mixing MLP ({probe[len(prefix) :]}) mixes {num_tokens} tokens, a grid "
-                f'that is not square, so its height and width are unknown; this model mixes {own_shape[1]} tokens '
-                f'(a {new_grid[0]}x{new_grid[1]} grid: img_size {self.img_size[0]}x{self.img_size[1]}, patch '
-                f'{self.patch_size[0]}x{self.patch_size[1]}). Build the model with the img_size the checkpoint was '
-                'trained at, or convert the weights first with mmmixer.models.resize_token_mixing(state_dict, '
-                f'old_grid=(H, W), new_grid={new_grid}).'
-            )
-        old_grid = token_mixing_grid(num_tokens)
-        growth = (new_grid[0] * new_grid[1]) // num_tokens
-        if own_shape[0] == hidden:
-            mode = 'bilinear'
-        elif own_shape[0] == hidden * growth and new_grid[0] % old_grid[0] == 0 and new_grid[1] % old_grid[1] == 0:
-            mode = 'block_diagonal'
-        else:
-            return  # incompatible widths: load_state_dict reports the size mismatch
-        ours = {k: v for k, v in state_dict.items() if k.startswith(prefix)}
-        state_dict.update(resize_token_mixing(ours, old_grid, new_grid, mode))
-        MMLogger.get_current_instance().info(
-            f'MlpMixer: resized the token-mixing weights from a {old_grid[0]}x{old_grid[1]} to a '
-            f'{new_grid[0]}x{new_grid[1]} token grid ({mode})'
-        )
+        """Load-time pre-hook: take mmpretrain's names and token-mixing weights of another grid."""
+        adapt_state_dict(self, state_dict, prefix)
 
     # ------------------------------------------------------------------ init, freezing, modes
     def init_weights(self) -> None:
@@ -596,9 +381,9 @@ class MlpMixer(BaseModule):
         neck, head) is the last depth, ``num_layers + 1``.
         """
         num_depths = self.num_layers + 2
-        if not param_name.startswith(prefix):
+        name = backbone_key(param_name, prefix)
+        if name is None:
             return num_depths - 1, num_depths
-        name = rename_mmpretrain_key(param_name[len(prefix) :])
         if name.startswith('stem.'):
             return 0, num_depths
         if name.startswith('blocks.'):
@@ -615,60 +400,11 @@ class MlpMixer(BaseModule):
                 "backbone with token_mixing='window' to accept any size."
             )
 
-    def _to_windows(self, feat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(B, C, H, W) stem output -> token-major windows (N, B, W, C), and the mask of their padding.
-
-        The grid is zero-padded to whole windows. The mask, (N, 1, W, 1) and True at positions
-        outside the grid, is None when there is no padding.
-        """
-        wh, ww = self.patch_resolution
-        height, width = feat.shape[-2:]
-        pad_h, pad_w = -height % wh, -width % ww
-        if pad_h or pad_w:
-            feat = F.pad(feat, (0, pad_w, 0, pad_h))
-        b, c, h, w = feat.shape
-        rows, cols = h // wh, w // ww
-        feat = feat.view(b, c, rows, wh, cols, ww)
-        tokens = feat.permute(3, 5, 0, 2, 4, 1).reshape(wh * ww, b, rows * cols, c)
-        pad_mask = None
-        if pad_h or pad_w:
-            outside = torch.ones(h, w, dtype=torch.bool, device=feat.device)
-            outside[:height, :width] = False
-            pad_mask = outside.view(rows, wh, cols, ww).permute(1, 3, 0, 2).reshape(wh * ww, 1, rows * cols, 1)
-        return tokens.contiguous(), pad_mask  # the blocks update the tokens in place when inferring
-
-    def _to_grid(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-        """Token-major windows (N, B, W, C) -> (B, H, W, C) on the unpadded token grid."""
-        wh, ww = self.patch_resolution
-        rows, cols = -(-grid[0] // wh), -(-grid[1] // ww)
-        _, b, _, c = x.shape
-        x = x.view(wh, ww, b, rows, cols, c).permute(2, 3, 0, 4, 1, 5)
-        return x.reshape(b, rows * wh, cols * ww, c)[:, : grid[0], : grid[1]]
-
-    def _format_output(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-        if grid == self.patch_resolution:
-            # One unpadded window: token-major (N, B, 1, C) is the grid in raster order already.
-            tokens = x[:, :, 0]
-            if self.out_type == 'avg_featmap':
-                return tokens.mean(0)
-            if self.out_type == 'raw':
-                return tokens.transpose(0, 1).contiguous()
-            flat = tokens.permute(1, 2, 0)
-            return flat if self.out_type == 'flat_featmap' else flat.reshape(x.shape[1], -1, *grid)
-        grid_features = self._to_grid(x, grid)
-        if self.out_type == 'featmap':
-            return grid_features.permute(0, 3, 1, 2).contiguous()
-        if self.out_type == 'flat_featmap':
-            return grid_features.permute(0, 3, 1, 2).flatten(2)
-        if self.out_type == 'raw':
-            return grid_features.reshape(grid_features.shape[0], -1, grid_features.shape[-1])
-        return grid_features.mean((1, 2))
-
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         self._check_input_size(x)
         feat = self.stem(x)
         grid = tuple(feat.shape[-2:])
-        x, pad_mask = self._to_windows(feat)
+        x, pad_mask = to_windows(feat, self.patch_resolution)
         # Decided once for all blocks: an observer of block i's output would see block i + 1 update it.
         in_place = all(block.can_update_in_place() for block in self.blocks)
 
@@ -684,5 +420,5 @@ class MlpMixer(BaseModule):
             if i in self.out_indices:
                 # The next block would overwrite x, so keep a copy of an intermediate output.
                 feature = x.clone() if in_place and i != last else x
-                outs.append(self._format_output(feature, grid))
+                outs.append(format_output(feature, self.patch_resolution, grid, self.out_type))
         return tuple(outs)

@@ -1,0 +1,129 @@
+"""The building blocks of a Mixer: its MLP, patch embedding, norm and stochastic depth."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer
+from torch import nn
+
+from mmmixer.models.utils.fast_paths import activate, linear_over_tokens
+
+MLP_AXES = ('channels', 'tokens')
+
+
+def build_norm(norm_cfg: dict, num_features: int) -> nn.LayerNorm:
+    """A LayerNorm over channels from an mmcv-style config (``type='LN'``; ``eps`` defaults to 1e-5).
+
+    Mixer normalises each token over its channels, which only LayerNorm does; it is built here
+    directly, so no registry lookup depends on the caller's scope.
+    """
+    cfg = dict(norm_cfg)
+    norm_type = cfg.pop('type', 'LN')
+    if norm_type not in ('LN', 'LayerNorm', nn.LayerNorm):
+        raise ValueError(f"norm_cfg type={norm_type!r} is not supported by MlpMixer; use dict(type='LN', eps=...)")
+    cfg.pop('requires_grad', None)
+    return nn.LayerNorm(num_features, **cfg)
+
+
+def drop_path(x: torch.Tensor, drop_prob: float, training: bool) -> torch.Tensor:
+    """Stochastic depth for token-major tensors: drops whole images (dim 1) of the residual branch.
+
+    Kept images are scaled by 1 / keep probability; ``drop_prob=1`` drops every image (a zero branch).
+    """
+    if drop_prob == 0.0 or not training:
+        return x
+    keep_prob = 1.0 - drop_prob
+    mask_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    mask = x.new_empty(mask_shape).bernoulli_(keep_prob)
+    if keep_prob > 0.0:
+        mask.div_(keep_prob)
+    return x * mask
+
+
+class Mlp(nn.Module):
+    """Linear -> activation -> dropout -> Linear -> dropout along one axis of a token-major (N, B, W, C) tensor.
+
+    ``axis='channels'`` mixes the last axis (Mixer's channel MLP); ``axis='tokens'`` the first (the
+    token MLP), one GEMM per layer on the token-major layout.
+    """
+
+    def __init__(
+        self, features: int, hidden_features: int, act_cfg: dict, drop_rate: float = 0.0, axis: str = 'channels'
+    ):
+        super().__init__()
+        if axis not in MLP_AXES:
+            raise ValueError(f'axis={axis!r} is not supported; choose one of {MLP_AXES}')
+        self.axis = axis
+        self.fc1 = nn.Linear(features, hidden_features)
+        self.act = build_activation_layer(act_cfg)
+        self.drop1 = nn.Dropout(drop_rate)
+        self.fc2 = nn.Linear(hidden_features, features)
+        self.drop2 = nn.Dropout(drop_rate)
+
+    def linear(self, fc: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return linear_over_tokens(fc, x) if self.axis == 'tokens' else fc(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.drop1(activate(self.act, self.fc1, self.linear(self.fc1, x)))
+        return self.drop2(self.linear(self.fc2, x))
+
+    def extra_repr(self) -> str:
+        return f'axis={self.axis!r}'
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping patches -> embeddings: a strided convolution, optionally followed by a norm.
+
+    ``padding='corner'`` (the default, as mmcv's ``PatchEmbed`` that mmpretrain's Mixer uses)
+    zero-pads the bottom and right of the input so that patches cover every pixel: the token grid
+    is ``ceil(size / stride)``. ``'same'`` splits that padding between both sides; a number pads
+    every side by it, as ``nn.Conv2d`` does (the grid is then rounded down).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        embed_dims: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] | str = 'corner',
+        bias: bool = True,
+        norm_cfg: dict | None = None,
+    ):
+        super().__init__()
+        if isinstance(padding, str) and padding not in ('corner', 'same'):
+            raise ValueError(f"patch padding={padding!r} is not supported; use 'corner', 'same' or a number")
+        self.adaptive_padding = padding if isinstance(padding, str) else None
+        self.proj = nn.Conv2d(
+            in_channels,
+            embed_dims,
+            kernel_size,
+            stride=stride or kernel_size,
+            padding=0 if self.adaptive_padding else padding,
+            bias=bias,
+        )
+        self.norm = build_norm(norm_cfg, embed_dims) if norm_cfg else None
+
+    def _adaptive_pad(self, size: tuple[int, int]) -> tuple[int, int]:
+        """Padding (height, width) that makes the last patch end at or past the last pixel."""
+        k, s = self.proj.kernel_size, self.proj.stride
+        return tuple(max((-(-size[i] // s[i]) - 1) * s[i] + k[i] - size[i], 0) for i in range(2))
+
+    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        k, s, p = self.proj.kernel_size, self.proj.stride, self.proj.padding
+        extra = self._adaptive_pad(size) if self.adaptive_padding else (0, 0)
+        return tuple((size[i] + 2 * p[i] + extra[i] - k[i]) // s[i] + 1 for i in range(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.adaptive_padding:
+            pad_h, pad_w = self._adaptive_pad(tuple(x.shape[-2:]))
+            if pad_h or pad_w:
+                if self.adaptive_padding == 'corner':
+                    x = F.pad(x, (0, pad_w, 0, pad_h))
+                else:
+                    x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
+        x = self.proj(x)
+        if self.norm is not None:
+            x = self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return x
