@@ -14,9 +14,7 @@ import torch
 from timm.models.mlp_mixer import MlpMixer as TimmMlpMixer
 
 from mmmixer.converters import ConversionError, to_mmmixer, to_timm
-from tests.helpers import ShellPayload, randomize_
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO, ShellPayload, randomize_
 
 
 def tiny_timm(num_classes: int = 10) -> TimmMlpMixer:
@@ -154,11 +152,11 @@ def test_npz_to_mmmixer_to_timm_is_bit_exact_and_verifies_against_tanh_gelu(tmp_
 def test_the_gelu_choice_matters_for_google_weights():
     """A tanh-GELU model (the JAX weights) is measurably not timm's exact-GELU function."""
     from mmmixer.converters import infer_spec, timm_to_mmmixer_names
-    from mmmixer.converters.mixer import build_mmmixer_classifier, build_timm_reference
+    from mmmixer.models.builders import build_mmmixer_classifier, build_timm_mixer
 
     state = tiny_timm().state_dict()
     spec = infer_spec(state)
-    reference = build_timm_reference(spec, 'none')
+    reference = build_timm_mixer(spec, 'none')
     reference.load_state_dict(state)
     converted = build_mmmixer_classifier(spec, 'tanh')
     converted.load_state_dict(timm_to_mmmixer_names(state))
@@ -424,7 +422,7 @@ def test_google_weights_to_timm_verify_with_tanh_gelu_and_say_how_to_run_them(tm
     timm_model = namespace['model'].eval()
 
     from mmmixer.converters import infer_spec
-    from mmmixer.converters.mixer import build_mmmixer_classifier
+    from mmmixer.models.builders import build_mmmixer_classifier
 
     mm_checkpoint = torch.load(tmp_path / 'mm.pth', weights_only=True)
     jax_function = build_mmmixer_classifier(infer_spec(state), 'tanh')

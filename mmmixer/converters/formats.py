@@ -1,9 +1,5 @@
-"""Read Mixer weights from timm files (.pth/.pt/.bin/.safetensors) and Google's .npz, as timm-named tensors.
-
-Everything is brought to timm's names first (``stem.proj.weight``, ``blocks.0.mlp_tokens.fc1.weight``,
-``norm.weight``, ``head.weight`` ...), which are also our backbone's names; one mapping then serves
-every direction.
-"""
+"""Read Mixer weights from timm files (.pth/.pt/.bin/.safetensors), mmmixer checkpoints and Google's .npz,
+as timm-named tensors (see :mod:`.names`)."""
 
 from __future__ import annotations
 
@@ -15,7 +11,10 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from mmmixer.checkpoint import HEAD_SIZE, CheckpointError, describe_file_start, is_zip, load_checkpoint_safely
+from mmmixer.checkpoint import CheckpointError, describe_file_start, is_zip, load_checkpoint_safely, read_head
+from mmmixer.converters.errors import ConversionError
+from mmmixer.converters.names import mmmixer_to_timm_names
+from mmmixer.converters.progress import ProgressFile, progress_bar
 
 # '.pth.tar' is what timm's train.py writes (model_best.pth.tar, checkpoint-N.pth.tar).
 TORCH_EXTENSIONS = ('.pth', '.pt', '.bin', '.pth.tar')
@@ -28,10 +27,6 @@ NESTED_KEYS = ('state_dict', 'model', 'state_dict_ema')
 # Namespace(...) itself takes keyword arguments only, so a pickle cannot use it to call anything.
 # Only the converters allow it: mmengine's loaders keep the Runner allow-list.
 TRAINING_CHECKPOINT_GLOBALS = (argparse.Namespace,)
-
-
-class ConversionError(ValueError):
-    """Bad input for a conversion; the message names the problem and the fix."""
 
 
 def extension_of(path: str) -> str:
@@ -78,22 +73,20 @@ def load_torch(path: str, file=None) -> tuple[dict[str, torch.Tensor], dict]:
     meta = obj.get('meta') if isinstance(obj, dict) else None
     # mmengine checkpoints of a classifier: strip the module prefixes.
     if all(k.startswith(('backbone.', 'head.', 'neck.', 'data_preprocessor.')) for k in state):
-        from mmmixer.converters.mixer import mmmixer_to_timm_names
-
         state = mmmixer_to_timm_names(state)
     return state, meta if isinstance(meta, dict) else {}
 
 
-def read_head(path: str) -> bytes:
+def _head_of(path: str) -> bytes:
     with open(path, 'rb') as f:
-        return f.read(HEAD_SIZE)
+        return read_head(f)
 
 
 def load_safetensors(path: str) -> dict[str, torch.Tensor]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    looks_like = describe_file_start(read_head(path))
+    looks_like = describe_file_start(_head_of(path))
     if looks_like != 'a .safetensors file':
         raise ConversionError(f'{path} is not a .safetensors file: it looks like {looks_like}')
     try:
@@ -135,7 +128,7 @@ def _from_jax(array: np.ndarray, layout: str) -> torch.Tensor:
 
 def iter_npz(path: str) -> Iterator[tuple[str, torch.Tensor]]:
     """Yield (timm key, tensor) one array at a time: npz members load lazily, so memory stays low."""
-    head = read_head(path)
+    head = _head_of(path)
     if not is_zip(head):  # np.load would return a single array for a .npy, or refuse a pickle
         raise ConversionError(
             f'{path} is not a .npz archive of named arrays: it looks like {describe_file_start(head)}'
@@ -169,3 +162,20 @@ def load_npz(path: str, progress=None) -> dict[str, torch.Tensor]:
         if progress is not None:
             progress.update(tensor.numel() * tensor.element_size())
     return state
+
+
+def read_timm_layout(src: str, progress: bool = False) -> tuple[dict[str, torch.Tensor], dict]:
+    """Any supported source file as timm-named float tensors, and its ``meta`` dict ({} if none)."""
+    fmt = source_format(src)
+    if not os.path.isfile(src):
+        raise ConversionError(f'{src} does not exist')
+    size = os.path.getsize(src)
+    with progress_bar(f'loading {os.path.basename(src)}', size, progress) as bar:
+        if fmt == 'npz':
+            return load_npz(src, progress=bar), {}
+        if fmt == 'safetensors':
+            state = load_safetensors(src)
+            bar.update(size)
+            return state, {}
+        with open(src, 'rb') as raw:
+            return load_torch(src, file=ProgressFile(raw, bar))
