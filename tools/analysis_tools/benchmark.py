@@ -17,8 +17,8 @@ from mmmixer.benchmark import (
     format_table,
     pipeline_throughput,
     run_benchmark,
-    write_json,
 )
+from mmmixer.fileio import write_json_atomically
 
 
 def main():
@@ -88,7 +88,7 @@ def main():
         times = ', '.join(f'{name} {seconds:.2f} s' for name, seconds in cost['forward_seconds'].items())
         print(f'backbone forward at {cost["size"]}x{cost["size"]}, batch 1: {times}')
     if args.json:
-        write_json(report, args.json)
+        write_json_atomically(report, args.json)
 
 
 if __name__ == '__main__':
