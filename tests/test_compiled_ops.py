@@ -13,9 +13,8 @@ import pytest
 from mmengine.config import Config
 
 from mmmixer.compiled_ops import config_needs_compiled_ops, has_compiled_ops
-from tests.test_tools import TINY_DEMO_MODEL, run
+from tests.helpers import REPO, TINY_DEMO_MODEL, run
 
-REPO = Path(__file__).resolve().parents[1]
 CLASSIFICATION_CONFIGS = sorted(REPO.glob('configs/*.py'))
 DETECTION_CONFIGS = sorted((REPO / 'configs/detection').glob('*.py'))  # models, and a shared fragment
 

@@ -13,8 +13,7 @@ from PIL import Image
 from timm.data import create_transform, resolve_data_config
 
 import mmmixer  # noqa: F401
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO
 
 
 def sample_photos() -> list[Path]:

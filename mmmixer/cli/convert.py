@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import NamedTuple
 
-from mmmixer.converters import ConversionError
+from mmmixer.converters import ConversionError, source_format, to_mmmixer, to_timm
 
 
 def _parser(description: str, src_help: str, dst_help: str) -> argparse.ArgumentParser:
@@ -55,23 +56,30 @@ def _run(program: str, convert) -> int:
     return 0
 
 
-# Which source formats each command reads, and the command for the others.
+class Source(NamedTuple):
+    """What one to-mmmixer command reads, and the command for the other files."""
+
+    formats: tuple[str, ...]  # as converters.source_format names them
+    extensions: str  # for the error message
+    other_tool: str
+
+
 SOURCES = {
-    'timm': (('torch', 'safetensors'), '.pth/.pt/.bin/.pth.tar/.safetensors', 'jax_to_mmmixer.py'),
-    'Google': (('npz',), '.npz', 'timm_to_mmmixer.py'),
+    'timm': Source(('torch', 'safetensors'), '.pth/.pt/.bin/.pth.tar/.safetensors', other_tool='jax_to_mmmixer.py'),
+    'Google': Source(('npz',), '.npz', other_tool='timm_to_mmmixer.py'),
 }
 
 
 def to_mmmixer_main(source: str, argv: list[str] | None = None) -> int:
-    from mmmixer.converters import source_format, to_mmmixer
-
     args = _to_mmmixer_parser(source).parse_args(argv)
     program = os.path.basename(sys.argv[0])
-    formats, extensions, other_tool = SOURCES[source]
+    reads = SOURCES[source]
 
     def convert():
-        if source_format(args.src) not in formats:
-            raise ConversionError(f'{args.src}: {program} reads {source} {extensions} files; use {other_tool}')
+        if source_format(args.src) not in reads.formats:
+            raise ConversionError(
+                f'{args.src}: {program} reads {source} {reads.extensions} files; use {reads.other_tool}'
+            )
         to_mmmixer(
             args.src,
             args.dst,
@@ -88,8 +96,6 @@ def to_mmmixer_main(source: str, argv: list[str] | None = None) -> int:
 
 
 def to_timm_main(argv: list[str] | None = None) -> int:
-    from mmmixer.converters import to_timm
-
     args = _parser(
         'Convert an mmmixer (or mmpretrain) Mixer checkpoint into timm weights',
         'mmmixer / mmpretrain checkpoint (.pth)',
