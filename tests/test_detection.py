@@ -244,3 +244,199 @@ def test_detection_train_iteration_and_coco_evaluation(tmp_path, config):
     assert 'coco/bbox_mAP' in metrics
     if 'mask-rcnn' in config.name:  # tiny_mask-rcnn_...
         assert 'coco/segm_mAP' in metrics
+
+
+# ----------------------------------------------------------------------------- the detection demo
+DEMO_CONFIGS = sorted((REPO / 'configs/detection').glob('*_mixer-demo_pyramid_digits.py'))
+CLASSIFICATION_DEMO = REPO / 'configs/mixer-demo_digits.py'
+
+
+def test_digit_detection_set_matches_its_annotations(tmp_path):
+    from pycocotools import mask as mask_utils
+    from sklearn.datasets import load_digits
+
+    from mmmixer.datasets import prepare_digit_detection, prepare_digits
+    from mmmixer.datasets.digit_detection import STROKE_THRESHOLD
+
+    settings = dict(num_train=5, num_val=4, canvas_size=48, digits_per_canvas=(2, 3), digit_sizes=(12, 20))
+    info = prepare_digit_detection(str(tmp_path / 'set'), **settings)
+    targets = load_digits().target
+    # The classification demo's held-out scans, from the files it writes: val/<label>/<scan index>.png.
+    prepare_digits(str(tmp_path / 'digits'))
+    held_out = {int(p.stem) for p in (tmp_path / 'digits' / 'val').glob('*/*.png')}
+
+    for split in ('train', 'val'):
+        coco = json.loads((tmp_path / f'set/annotations/instances_{split}.json').read_text())
+        assert [c['name'] for c in coco['categories']] == [str(d) for d in range(10)]
+        assert len(coco['images']) == info[f'num_{split}']
+        assert len(coco['annotations']) == info[f'num_{split}_instances']
+        for image in coco['images']:
+            pixels = np.asarray(Image.open(tmp_path / 'set' / split / image['file_name']))
+            assert pixels.shape == (image['height'], image['width']) == (48, 48)
+            annotations = [a for a in coco['annotations'] if a['image_id'] == image['id']]
+            assert 1 <= len(annotations) <= 3
+            covered = np.zeros(pixels.shape, dtype=int)
+            for annotation in annotations:
+                mask = mask_utils.decode(annotation['segmentation']).astype(bool)
+                rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+                x, y, w, h = annotation['bbox']
+                assert (x, y, x + w - 1, y + h - 1) == (cols[0], rows[0], cols[-1], rows[-1])  # tight box of the mask
+                assert annotation['area'] == mask.sum()
+                assert (pixels[mask] >= STROKE_THRESHOLD).all()  # the mask is bright strokes on the canvas
+                assert annotation['category_id'] == targets[annotation['scan_index']] + 1
+                assert (annotation['scan_index'] in held_out) == (split == 'val')
+                covered += mask
+            assert covered.max() == 1  # digits never overlap
+            assert (pixels[covered == 0] < 255).all() and pixels.max() >= STROKE_THRESHOLD
+
+    # Deterministic from the seed, reused when asked again, never clobbered by other settings.
+    prepare_digit_detection(str(tmp_path / 'again'), **settings)
+    for path in (tmp_path / 'set').rglob('*.*'):
+        assert path.read_bytes() == (tmp_path / 'again' / path.relative_to(tmp_path / 'set')).read_bytes(), path
+    assert prepare_digit_detection(str(tmp_path / 'set'), **settings) == info
+    with pytest.raises(FileExistsError, match='digit detection set made with other settings'):
+        prepare_digit_detection(str(tmp_path / 'set'), **{**settings, 'seed': 1})
+    with pytest.raises(ValueError, match='digit_sizes'):
+        prepare_digit_detection(str(tmp_path / 'bad'), **{**settings, 'digit_sizes': (12, 64)})
+    assert not (tmp_path / 'bad').exists()
+
+
+@pytest.mark.parametrize('config', DEMO_CONFIGS, ids=lambda p: p.name)
+def test_demo_detection_configs_start_from_the_classification_demo(config):
+    from mmengine.config import Config
+
+    from mmmixer.analysis.complexity import build_model_from_config
+
+    cfg, classification = Config.fromfile(config), Config.fromfile(CLASSIFICATION_DEMO)
+    backbone, pretrained_backbone = cfg.model.backbone, classification.model.backbone
+    for key in ('type', 'arch', 'img_size', 'patch_size'):
+        assert backbone[key] == pretrained_backbone[key], key
+    # The checkpoint that `make demo` writes: its last epoch.
+    last_epoch = f'work_dirs/demo/epoch_{classification.train_cfg.max_epochs}.pth'
+    assert backbone.init_cfg == dict(type='Pretrained', checkpoint=last_epoch, prefix='backbone.')
+    assert cfg.default_scope == 'mmdet' and cfg.train_dataloader.dataset.metainfo.classes == tuple('0123456789')
+    cfg.model.backbone.init_cfg = None
+    detector = build_model_from_config(cfg)
+    assert isinstance(detector.backbone, MlpMixer) and isinstance(detector.neck, MixerPyramidNeck)
+
+
+def save_classification_checkpoint(path: Path, img_size: int) -> dict:
+    """A `make demo`-style classifier (mmpretrain ImageClassifier, random weights) trained at ``img_size``,
+    saved as a Runner checkpoint; returns its backbone weights (without the prefix)."""
+    from mmengine.config import Config
+
+    from mmmixer.analysis.complexity import build_model_from_config
+
+    cfg = Config.fromfile(CLASSIFICATION_DEMO)
+    cfg.model.backbone.img_size = img_size
+    classifier = randomize_(build_model_from_config(cfg))
+    torch.save({'meta': {'epoch': 15}, 'state_dict': classifier.state_dict()}, path)
+    return {k[len('backbone.') :]: v for k, v in classifier.state_dict().items() if k.startswith('backbone.')}
+
+
+def demo_detector(checkpoint: Path, **backbone_overrides):
+    from mmengine.config import Config
+
+    from mmmixer.analysis.complexity import build_model_from_config
+
+    cfg = Config.fromfile(DEMO_CONFIGS[-1])  # RetinaNet
+    cfg.model.backbone.init_cfg.checkpoint = str(checkpoint)
+    cfg.model.backbone.update(backbone_overrides)
+    detector = build_model_from_config(cfg)
+    detector.init_weights()
+    return detector
+
+
+def test_detector_adapts_a_classification_checkpoint_of_another_grid_block_diagonally(tmp_path):
+    # Pretrained on an 8x8 token grid; the detector mixes all 16x16 tokens of 64x64 canvases globally with a
+    # 4 times wider token MLP: the paper's block-diagonal init, which computes what 8x8 windows of the
+    # pretrained MLPs compute.
+    pretrained = save_classification_checkpoint(tmp_path / 'cls.pth', img_size=32)
+    detector = demo_detector(
+        tmp_path / 'cls.pth', token_mixing='global', img_size=64, arch=dict(embed_dims=64, num_layers=4,
+        tokens_mlp_dims=4 * 32, channels_mlp_dims=256),
+    )  # fmt: skip
+    loaded = detector.backbone.state_dict()
+    token_mixing = [k for k in loaded if '.mlp_tokens.' in k]
+    assert loaded['blocks.0.mlp_tokens.fc1.weight'].shape == (128, 256)
+    for key in loaded.keys() - set(token_mixing):
+        assert torch.equal(loaded[key], pretrained[key]), key
+    reference = MlpMixer(arch=dict(embed_dims=64, num_layers=4, tokens_mlp_dims=32, channels_mlp_dims=256),
+        img_size=32, patch_size=4, token_mixing='window').eval()  # fmt: skip
+    reference.load_state_dict(pretrained)
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        (expected,), (actual,) = reference(images), detector.backbone.eval()(images)
+    assert (expected - actual).abs().max() < 1e-4
+
+
+def test_detector_adapts_a_classification_checkpoint_of_another_grid_bilinearly(tmp_path):
+    # Pretrained on a 4x4 token grid (16x16 digits); the demo config's backbone has 8x8-token windows of the same
+    # hidden width: the token MLPs are resampled over the grid.
+    import torch.nn.functional as F
+
+    pretrained = save_classification_checkpoint(tmp_path / 'cls.pth', img_size=16)
+    loaded = demo_detector(tmp_path / 'cls.pth').backbone.state_dict()
+    for key, value in loaded.items():
+        if '.mlp_tokens.' not in key:
+            assert torch.equal(value, pretrained[key]), key
+    for block in range(4):
+        prefix = f'blocks.{block}.mlp_tokens.'
+
+        def upsample(weights):  # (rows, 16) over the 4x4 grid -> (rows, 64) over 8x8
+            grid = F.interpolate(weights.reshape(-1, 1, 4, 4), size=(8, 8), mode='bilinear', align_corners=False)
+            return grid.reshape(weights.shape[0], 64)
+
+        fc1, fc2 = pretrained[prefix + 'fc1.weight'], pretrained[prefix + 'fc2.weight']
+        torch.testing.assert_close(loaded[prefix + 'fc1.weight'], upsample(fc1) * 16 / 64)
+        torch.testing.assert_close(loaded[prefix + 'fc1.bias'], pretrained[prefix + 'fc1.bias'])
+        torch.testing.assert_close(loaded[prefix + 'fc2.weight'], upsample(fc2.t()).t())
+        torch.testing.assert_close(loaded[prefix + 'fc2.bias'], upsample(pretrained[prefix + 'fc2.bias'][None])[0])
+
+
+def test_detection_demo_refuses_a_checkpoint_that_is_not_a_mixer(tmp_path):
+    resnet_like = tmp_path / 'resnet.pth'
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(8, 3, 7, 7)}}, resnet_like)
+    code, output = run('tools/run_demo_det.py', '--pretrained', resnet_like, '--work-dir', tmp_path / 'work',
+        '--data-dir', tmp_path / 'data', check=False)  # fmt: skip
+    assert code == 2, output
+    assert f'{resnet_like} is not a Mixer classification checkpoint' in output and 'Traceback' not in output
+    assert not (tmp_path / 'data').exists() and not (tmp_path / 'work').exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', DEMO_CONFIGS, ids=lambda p: p.name)
+def test_demo_detection_config_trains_from_a_classification_checkpoint_and_tests(tmp_path, config):
+    from mmmixer.datasets import prepare_digit_detection
+
+    data = tmp_path / 'data'
+    prepare_digit_detection(str(data), num_train=4, num_val=2, canvas_size=64, digits_per_canvas=(1, 2),
+        digit_sizes=(16, 24))  # fmt: skip
+    save_classification_checkpoint(tmp_path / 'cls.pth', img_size=16)  # another grid: adapted when loaded
+    model = [f'model.backbone.init_cfg.checkpoint={tmp_path / "cls.pth"}']
+    # One iteration leaves every score below the default 0.05: keep every box so that COCO metrics are computed.
+    model.append('model.test_cfg.rcnn.score_thr=0.0' if 'mask-rcnn' in config.name else 'model.test_cfg.score_thr=0.0')
+    train = [
+        'train_cfg.max_epochs=1',
+        'train_dataloader.batch_size=2',
+        'default_hooks.logger.interval=1',
+        f'train_dataloader.dataset.data_root={data}/',
+        'train_dataloader.dataset.pipeline.2.scale=(64,64)',
+    ]
+    test = [
+        f'test_dataloader.dataset.data_root={data}/',
+        f'test_evaluator.ann_file={data}/annotations/instances_val.json',
+        'test_dataloader.dataset.pipeline.1.scale=(64,64)',
+    ]
+    work_dir = tmp_path / 'work'
+    _, output = run('tools/train.py', config, '--work-dir', work_dir, '--no-validate', '--cfg-options', *model, *train)
+    assert f'load backbone. in model from: {tmp_path / "cls.pth"}' in output
+    assert 'resized the token-mixing weights from a 4x4 to a 8x8 token grid (bilinear)' in output
+    losses = [float(value) for value in re.findall(r'\bloss: (\S+)', output)]
+    assert len(losses) == 2 and all(np.isfinite(losses)), output[-3000:]
+    metrics_file = tmp_path / 'metrics.json'
+    run('tools/test.py', config, work_dir / 'epoch_1.pth', '--work-dir', work_dir, '--out', metrics_file,
+        '--cfg-options', *model, *test)  # fmt: skip
+    metrics = json.loads(metrics_file.read_text())
+    assert 0.0 <= metrics['coco/bbox_mAP_50'] <= 1.0
+    assert ('coco/segm_mAP' in metrics) == ('mask-rcnn' in config.name)

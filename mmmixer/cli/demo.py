@@ -19,7 +19,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'mixer-demo_digits.py')
 
 
-def _run(step: str, args: list[str]) -> None:
+def run_step(step: str, args: list[str]) -> None:
     print(f'\n=== {step}: {" ".join(args)}', flush=True)
     result = subprocess.run([sys.executable, *args], cwd=REPO)
     if result.returncode != 0:
@@ -38,15 +38,15 @@ def main(argv: list[str] | None = None) -> float:
     ]
 
     start = time.perf_counter()
-    _run('prepare data', ['tools/dataset_converters/prepare_digits.py', data_dir])
-    _run('train', ['tools/train.py', CONFIG, '--work-dir', work_dir, '--cfg-options', *data_override])
+    run_step('prepare data', ['tools/dataset_converters/prepare_digits.py', data_dir])
+    run_step('train', ['tools/train.py', CONFIG, '--work-dir', work_dir, '--cfg-options', *data_override])
     train_seconds = time.perf_counter() - start
     checkpoints = sorted(glob.glob(osp.join(work_dir, 'epoch_*.pth')), key=osp.getmtime)
     if not checkpoints:
         raise SystemExit(f'demo: training wrote no checkpoint into {work_dir}')
     checkpoint = checkpoints[-1]
     metrics_file = osp.join(work_dir, 'test_metrics.json')
-    _run(
+    run_step(
         'test',
         ['tools/test.py', CONFIG, checkpoint, '--work-dir', work_dir, '--out', metrics_file]
         + ['--cfg-options', *data_override],

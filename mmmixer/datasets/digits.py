@@ -4,6 +4,9 @@ The 1,797 real 8x8 scans (UCI "Optical Recognition of Handwritten Digits") ship 
 scikit-learn, so the demo needs no download. Each image is stretched from 0-16 to 0-255 and
 upscaled with bicubic interpolation, then written as ``{train,val}/<digit>/<index>.png``:
 the layout mmpretrain's ``CustomDataset`` reads with ``data_prefix='train'``.
+
+The pieces (loading the scans, the held-out split, upscaling, writing a folder once and
+atomically) are also used by :mod:`mmmixer.datasets.digit_detection`.
 """
 
 from __future__ import annotations
@@ -13,11 +16,69 @@ import os
 import os.path as osp
 import shutil
 import tempfile
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
 
 MARKER = 'digits_split.json'
+
+
+def load_digit_scans() -> tuple[np.ndarray, np.ndarray]:
+    """The 1,797 scans as uint8 images (N, 8, 8), 0-255 with bright strokes, and their labels (N,)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return np.round(digits.images * (255 / 16)).astype(np.uint8), digits.target
+
+
+def held_out_mask(labels: np.ndarray, val_fraction: float, seed: int) -> np.ndarray:
+    """Which scans are held out: ``val_fraction`` of each class, fixed by ``seed``."""
+    rng = np.random.default_rng(seed)
+    is_val = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        is_val[members[: round(len(members) * val_fraction)]] = True
+    return is_val
+
+
+def upscale(scan: np.ndarray, size: int) -> Image.Image:
+    """A uint8 scan as a greyscale ``size`` x ``size`` image (bicubic)."""
+    return Image.fromarray(scan, mode='L').resize((size, size), Image.BICUBIC)
+
+
+def write_once(out_dir: str, settings: dict, marker: str, kind: str, write: Callable[[str], dict]) -> dict:
+    """Have ``write(folder)`` fill ``out_dir`` once; reuse it when it already holds the same ``settings``.
+
+    ``write`` gets an empty staging folder next to ``out_dir`` and returns a description of what it
+    wrote; that description (with ``settings``) is stored as ``out_dir/marker`` and returned. The
+    staging folder is renamed into place only when complete, so ``out_dir`` is never half-written.
+    An ``out_dir`` that was not written with ``marker`` (``kind`` names it in errors) is left untouched.
+    """
+    marker_path = osp.join(out_dir, marker)
+    if osp.isfile(marker_path):
+        with open(marker_path) as f:
+            existing = json.load(f)
+        if {k: existing.get(k) for k in settings} == settings:
+            return existing
+        raise FileExistsError(f'{out_dir} holds a {kind} made with other settings; remove it or pick another dir')
+    if osp.exists(out_dir) and os.listdir(out_dir):
+        raise FileExistsError(f'{out_dir} exists and is not a {kind} written by this tool; choose an empty dir')
+
+    parent = osp.dirname(osp.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f'.{osp.basename(osp.abspath(out_dir))}-', dir=parent)
+    try:
+        info = dict(settings, **write(staging))
+        with open(osp.join(staging, marker), 'w') as f:
+            json.dump(info, f, indent=2)
+        if osp.isdir(out_dir):
+            os.rmdir(out_dir)  # empty, checked above
+        os.replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return info
 
 
 def prepare_digits(out_dir: str, image_size: int = 32, val_fraction: float = 0.2, seed: int = 0) -> dict:
@@ -27,44 +88,15 @@ def prepare_digits(out_dir: str, image_size: int = 32, val_fraction: float = 0.2
     stored in ``out_dir/digits_split.json``. An existing ``out_dir`` that this function did not
     write is left untouched and reported.
     """
-    from sklearn.datasets import load_digits
-
     settings = dict(image_size=image_size, val_fraction=val_fraction, seed=seed)
-    marker = osp.join(out_dir, MARKER)
-    if osp.isfile(marker):
-        with open(marker) as f:
-            existing = json.load(f)
-        if {k: existing.get(k) for k in settings} == settings:
-            return existing
-        raise FileExistsError(f'{out_dir} holds a digits split made with other settings; remove it or pick another dir')
-    if osp.exists(out_dir) and os.listdir(out_dir):
-        raise FileExistsError(f'{out_dir} exists and is not a digits split written by this tool; choose an empty dir')
 
-    digits = load_digits()
-    rng = np.random.default_rng(seed)
-    is_val = np.zeros(len(digits.target), dtype=bool)
-    for label in np.unique(digits.target):
-        members = rng.permutation(np.flatnonzero(digits.target == label))
-        is_val[members[: round(len(members) * val_fraction)]] = True
+    def write(folder: str) -> dict:
+        scans, labels = load_digit_scans()
+        is_val = held_out_mask(labels, val_fraction, seed)
+        for index, (scan, label) in enumerate(zip(scans, labels, strict=True)):
+            class_folder = osp.join(folder, 'val' if is_val[index] else 'train', str(label))
+            os.makedirs(class_folder, exist_ok=True)
+            upscale(scan, image_size).save(osp.join(class_folder, f'{index:04d}.png'))
+        return dict(num_train=int((~is_val).sum()), num_val=int(is_val.sum()), classes=list(range(10)))
 
-    parent = osp.dirname(osp.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    # Build in a sibling temporary folder and rename it into place: never a half-written split.
-    staging = tempfile.mkdtemp(prefix='.digits-', dir=parent)
-    try:
-        for index, (pixels, label) in enumerate(zip(digits.images, digits.target, strict=True)):
-            split = 'val' if is_val[index] else 'train'
-            folder = osp.join(staging, split, str(label))
-            os.makedirs(folder, exist_ok=True)
-            grey = Image.fromarray(np.round(pixels * (255 / 16)).astype(np.uint8), mode='L')
-            grey.resize((image_size, image_size), Image.BICUBIC).save(osp.join(folder, f'{index:04d}.png'))
-        info = dict(settings, num_train=int((~is_val).sum()), num_val=int(is_val.sum()), classes=list(range(10)))
-        with open(osp.join(staging, MARKER), 'w') as f:
-            json.dump(info, f, indent=2)
-        if osp.isdir(out_dir):
-            os.rmdir(out_dir)  # empty, checked above
-        os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return info
+    return write_once(out_dir, settings, MARKER, 'digits split', write)

@@ -1,0 +1,128 @@
+"""``make demo-det``: fine-tune the ``make demo`` Mixer as a detector on digit canvases, print COCO mAP.
+
+The user's pretrain -> fine-tune path, each step the command a user would type (in a subprocess):
+the classification demo if its checkpoint is missing, ``prepare_digit_detection.py``,
+``tools/train.py`` with a detection config whose backbone loads that checkpoint through
+``init_cfg=dict(type='Pretrained', ...)``, then ``tools/test.py`` on the held-out canvases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import sys
+import time
+from typing import NoReturn
+
+from mmmixer.cli.demo import REPO, run_step
+
+DEFAULT_CONFIG = 'configs/detection/retinanet_mixer-demo_pyramid_digits.py'
+MIXER_KEY = 'backbone.blocks.0.mlp_tokens.fc1.weight'
+MMPRETRAIN_MIXER_KEY = 'backbone.layers.0.token_mix.layers.0.0.weight'
+
+
+def fail(message: str) -> NoReturn:
+    """Bad input: one line on stderr, exit code 2."""
+    print(f'demo-det: {message}', file=sys.stderr)
+    raise SystemExit(2)
+
+
+def check_mixer_checkpoint(path: str) -> None:
+    """Fail with one line unless ``path`` holds a model whose backbone is a Mixer.
+
+    mmengine's ``Pretrained`` init loads with ``strict=False``: a checkpoint of another model only
+    logs warnings and the detector would silently train from scratch.
+    """
+    import mmmixer  # noqa: F401  (safe loading for the check below)
+    from mmmixer.checkpoint import load_checkpoint_safely
+
+    try:
+        checkpoint = load_checkpoint_safely(path, map_location='cpu')
+    except (RuntimeError, FileNotFoundError) as error:
+        fail(str(error))
+    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
+    if MIXER_KEY not in state_dict and MMPRETRAIN_MIXER_KEY not in state_dict:
+        fail(
+            f'{path} is not a Mixer classification checkpoint (no {MIXER_KEY}); '
+            'pass the checkpoint that `make demo` writes, or --from-scratch'
+        )
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--config', default=DEFAULT_CONFIG, help=f'detection config (default {DEFAULT_CONFIG})')
+    parser.add_argument('--work-dir', default='work_dirs/demo-det', help='output (default work_dirs/demo-det)')
+    parser.add_argument('--data-dir', default='data/digit_detection', help='canvases (default data/digit_detection)')
+    parser.add_argument(
+        '--pretrained',
+        default='work_dirs/demo/epoch_15.pth',
+        help='classification checkpoint for the backbone; made by the classification demo if missing '
+        '(default work_dirs/demo/epoch_15.pth)',
+    )
+    parser.add_argument(
+        '--num-train',
+        type=int,
+        default=1200,
+        help='training canvases (default 1200; another number needs another --data-dir)',
+    )
+    parser.add_argument('--from-scratch', action='store_true', help='random backbone init instead (the comparison)')
+    parser.add_argument('--cfg-options', nargs='+', default=[], help='further config overrides, key=value')
+    args = parser.parse_args(argv)
+    config = osp.join(REPO, args.config) if not osp.isabs(args.config) else args.config
+    if not osp.isfile(config):
+        parser.error(f'config {args.config} does not exist')
+    work_dir, data_dir = osp.abspath(args.work_dir), osp.abspath(args.data_dir)
+    pretrained = osp.abspath(args.pretrained)
+
+    start = time.perf_counter()
+    if not args.from_scratch:
+        if not osp.isfile(pretrained):
+            classification_dir = osp.dirname(pretrained)
+            run_step('classification demo (pretraining)', ['tools/run_demo.py', '--work-dir', classification_dir])
+            if not osp.isfile(pretrained):
+                fail(f'the classification demo wrote no {pretrained}; pass --pretrained work_dirs/demo/epoch_15.pth')
+        check_mixer_checkpoint(pretrained)
+    run_step(
+        'prepare data',
+        ['tools/dataset_converters/prepare_digit_detection.py', data_dir, '--num-train', str(args.num_train)],
+    )
+
+    if args.from_scratch:
+        model_overrides = ['model.backbone.init_cfg=None']
+    else:
+        model_overrides = [f'model.backbone.init_cfg.checkpoint={pretrained}']
+    model_overrides += args.cfg_options
+    # Training runs without validation (--no-validate): the held-out canvases are evaluated once, by tools/test.py.
+    train_data = [f'train_dataloader.dataset.data_root={data_dir}/']
+    test_data = [
+        f'test_dataloader.dataset.data_root={data_dir}/',
+        f'test_evaluator.ann_file={data_dir}/annotations/instances_val.json',
+    ]
+
+    train_start = time.perf_counter()
+    train_args = ['tools/train.py', config, '--work-dir', work_dir, '--no-validate']
+    run_step('train', [*train_args, '--cfg-options', *train_data, *model_overrides])
+    train_seconds = time.perf_counter() - train_start
+    checkpoints = sorted(glob.glob(osp.join(work_dir, 'epoch_*.pth')), key=osp.getmtime)
+    if not checkpoints:
+        raise SystemExit(f'demo-det: training wrote no checkpoint into {work_dir}')
+    checkpoint = checkpoints[-1]
+    metrics_file = osp.join(work_dir, 'test_metrics.json')
+    test_args = ['tools/test.py', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file]
+    run_step('test', [*test_args, '--cfg-options', *test_data, *model_overrides])
+    with open(metrics_file) as f:
+        metrics = json.load(f)
+    total_seconds = time.perf_counter() - start
+    init = 'random init' if args.from_scratch else f'pretrained {osp.relpath(pretrained, os.getcwd())}'
+    results = f'bbox mAP@0.5 {metrics["coco/bbox_mAP_50"]:.3f}, mAP {metrics["coco/bbox_mAP"]:.3f}'
+    if 'coco/segm_mAP' in metrics:
+        results += f'; mask mAP@0.5 {metrics["coco/segm_mAP_50"]:.3f}, mAP {metrics["coco/segm_mAP"]:.3f}'
+    print(
+        f'\nDetection demo done in {total_seconds:.0f} s (training {train_seconds:.0f} s, {init}): {results} '
+        f'on the held-out canvases; checkpoint {osp.relpath(checkpoint, os.getcwd())}',
+        flush=True,
+    )
+    return metrics
