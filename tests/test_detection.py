@@ -119,6 +119,23 @@ def test_pyramid_neck_strides():
         neck(torch.randn(2, 120, 32))
 
 
+def test_roi_features_from_the_pyramid_are_the_true_roi_align():
+    # mmcv's RoIAlign reads raw NCHW memory: on a permuted (channels-last) view it returned scrambled
+    # features and Mask R-CNN's RoI heads never learned. mmdet's extractor must equal torchvision's roi_align.
+    from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
+    from torchvision.ops import roi_align
+
+    torch.manual_seed(0)
+    neck = MixerPyramidNeck(in_channels=16, out_channels=8, scale_factors=(1.0, 0.5))
+    levels = neck(torch.randn(2, 16, 16, 16))
+    extractor = SingleRoIExtractor(
+        roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0), out_channels=8, featmap_strides=[4, 8]
+    )
+    rois = torch.tensor([[0, 4.0, 6.0, 30.0, 40.0], [1, 10.0, 3.0, 50.0, 28.0]])  # small: both on stride 4
+    expected = roi_align(levels[0], rois, 7, spatial_scale=1 / 4, sampling_ratio=0, aligned=True)
+    torch.testing.assert_close(extractor(levels, rois), expected)
+
+
 def test_layer_wise_lr_decay_for_a_detector():
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper

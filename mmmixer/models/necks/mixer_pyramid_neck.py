@@ -19,10 +19,15 @@ from mmmixer.registry import MODELS
 
 @MODELS.register_module(name='LN2d')
 class LayerNorm2d(nn.LayerNorm):
-    """LayerNorm over the channels of an NCHW map (``dict(type='mmmixer.LN2d')`` from any scope)."""
+    """LayerNorm over the channels of an NCHW map (``dict(type='mmmixer.LN2d')`` from any scope).
+
+    The output is a contiguous NCHW tensor, not a permuted view: mmcv's RoIAlign reads its input's
+    memory as NCHW whatever the strides, so a channels-last view gave Mask R-CNN's RoI heads
+    scrambled features (they never learned).
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).contiguous()
 
 
 @MODELS.register_module()
