@@ -379,7 +379,7 @@ def test_detector_adapts_a_classification_checkpoint_of_another_grid_block_diago
     for key in loaded.keys() - set(token_mixing):
         assert torch.equal(loaded[key], pretrained[key]), key
     reference = MlpMixer(arch=dict(embed_dims=64, num_layers=4, tokens_mlp_dims=32, channels_mlp_dims=256),
-        img_size=32, patch_size=4, token_mixing='window').eval()  # fmt: skip
+        img_size=32, patch_size=4, token_mixing='window', out_type='featmap').eval()  # fmt: skip
     reference.load_state_dict(pretrained)
     images = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
