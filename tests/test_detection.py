@@ -421,6 +421,33 @@ def test_detection_demo_refuses_a_checkpoint_that_is_not_a_mixer(tmp_path):
     assert not (tmp_path / 'data').exists() and not (tmp_path / 'work').exists()
 
 
+def test_detector_refuses_another_models_checkpoint_instead_of_training_from_scratch(tmp_path):
+    # mmengine's Pretrained init loads with strict=False: a ResNet checkpoint used to log unexpected keys and
+    # leave a random Mixer.
+    from mmmixer.models.utils.checkpoint_compat import NotAMixerCheckpointError
+
+    resnet_like = tmp_path / 'resnet.pth'
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(8, 3, 7, 7)}}, resnet_like)
+    with pytest.raises(NotAMixerCheckpointError, match=r'holds no Mixer weights \(1 backbone keys such as conv1'):
+        demo_detector(resnet_like)
+
+
+@pytest.mark.slow
+def test_train_reports_another_models_checkpoint_in_one_line(tmp_path):
+    from mmmixer.datasets import prepare_digit_detection
+
+    data = tmp_path / 'data'
+    prepare_digit_detection(str(data), num_train=2, num_val=1, canvas_size=64, digits_per_canvas=(1, 1))
+    resnet_like = tmp_path / 'resnet.pth'
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(8, 3, 7, 7)}}, resnet_like)
+    code, output = run('tools/train.py', DEMO_CONFIGS[-1], '--work-dir', tmp_path / 'work', '--no-validate',
+        '--cfg-options', f'model.backbone.init_cfg.checkpoint={resnet_like}',
+        f'train_dataloader.dataset.data_root={data}/', check=False)  # fmt: skip
+    assert code == 2 and 'Traceback' not in output, output[-3000:]
+    assert 'error: the checkpoint loaded into MlpMixer holds no Mixer weights' in output
+    assert not list((tmp_path / 'work').glob('*.pth'))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('config', DEMO_CONFIGS, ids=lambda p: p.name)
 def test_demo_detection_config_trains_from_a_classification_checkpoint_and_tests(tmp_path, config):

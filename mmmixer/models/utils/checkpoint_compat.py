@@ -15,7 +15,13 @@ import torch
 from mmengine.logging import MMLogger
 from torch import nn
 
+from mmmixer.checkpoint import CheckpointError
 from mmmixer.models.utils.token_mixing import resize_token_mixing, token_mixing_grid
+
+
+class NotAMixerCheckpointError(CheckpointError):
+    """The weights offered to the backbone belong to another model (a ResNet, a ViT ...)."""
+
 
 # mmpretrain's parameter names -> ours (applied to keys after the module prefix).
 _MMPRETRAIN_KEY_RENAMES = [
@@ -48,6 +54,21 @@ def backbone_key(key: str, prefix: str) -> str | None:
     return rename_mmpretrain_key(key[len(prefix) :])
 
 
+def _check_is_mixer(model: nn.Module, incoming: list[str]) -> None:
+    """Refuse backbone weights of which not one is a Mixer's.
+
+    mmengine's ``Pretrained`` init and ``load_from`` load with ``strict=False``: another backbone's
+    checkpoint would only log a list of unexpected keys and leave a randomly initialised Mixer.
+    """
+    own = {name for name, _ in model.named_parameters()} | {name for name, _ in model.named_buffers()}
+    if incoming and own.isdisjoint(incoming):
+        raise NotAMixerCheckpointError(
+            f'the checkpoint loaded into MlpMixer holds no Mixer weights ({len(incoming)} backbone keys such as '
+            f"{', '.join(sorted(incoming)[:3])}): it is another model's. Use a Mixer checkpoint (mmmixer, "
+            'mmpretrain, or timm/JAX converted with tools/model_converters/), or init_cfg=None to start from scratch'
+        )
+
+
 def adapt_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor], prefix: str) -> None:
     """Make ``state_dict`` fit ``model`` (an ``MlpMixer`` under ``prefix``), in place.
 
@@ -60,6 +81,7 @@ def adapt_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor], pref
         new_key = backbone_key(key, prefix)
         if new_key is not None and prefix + new_key != key:
             state_dict[prefix + new_key] = state_dict.pop(key)
+    _check_is_mixer(model, [key[len(prefix) :] for key in state_dict if key.startswith(prefix)])
 
     probe = f'{prefix}blocks.0.mlp_tokens.fc1.weight'
     own_shape = model.blocks[0].mlp_tokens.fc1.weight.shape
