@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from mmmixer.datasets import prepare_digit_detection
+from mmmixer.dataset_writers import prepare_digit_detection
 
 
 def main():

@@ -2,7 +2,7 @@
 
 import argparse
 
-from mmmixer.datasets import prepare_digits
+from mmmixer.dataset_writers import prepare_digits
 
 
 def main():
