@@ -1,7 +1,7 @@
 """The front door: ``mmmixer COMMAND ...`` (the console script) and ``python -m mmmixer COMMAND ...``.
 
 One command per tool in ``tools/``: each runs the same ``main(argv, prog)`` as its ``tools/*.py``
-wrapper. Only the chosen command's module is imported, so ``mmmixer --help`` answers without torch.
+wrapper. Only the chosen command's module is imported.
 """
 
 from __future__ import annotations
@@ -73,9 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         {name: command.summary for name, command in COMMANDS.items()},
         argv,
     )
-    import mmmixer
-
-    mmmixer.set_up()  # deferred for the front door (see mmmixer/__init__.py)
     command = COMMANDS[name]
     result = getattr(importlib.import_module(command.module), command.function)(args, prog=f'mmmixer {name}')
     return result if isinstance(result, int) else 0  # convert returns its exit code; the others raise on errors
