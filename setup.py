@@ -3,14 +3,31 @@
 For a complete, pinned environment built from nothing use ``make setup`` (see README).
 """
 
+import shutil
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).resolve().parent
+
+
+class BuildPyWithConfigs(build_py):
+    """Also copy ``configs/`` into the built package as ``mmmixer/.mim/configs`` (where mmpretrain ships its
+    configs), so that a non-editable install finds a config by name from any directory. An editable install
+    reads ``configs/`` in the checkout (see mmmixer/packaged_configs.py); the source tree is not touched."""
+
+    def run(self) -> None:
+        super().run()
+        if not self.editable_mode:
+            target = Path(self.build_lib) / 'mmmixer' / '.mim' / 'configs'
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(ROOT / 'configs', target, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
 
 
 def read_version() -> str:
     namespace: dict = {}
-    exec((Path(__file__).parent / 'mmmixer' / 'version.py').read_text(), namespace)
+    exec((ROOT / 'mmmixer' / 'version.py').read_text(), namespace)
     return namespace['__version__']
 
 
@@ -18,11 +35,14 @@ setup(
     name='mmmixer',
     version=read_version(),
     description='MLP-Mixer backbones, configs and weight converters for OpenMMLab (mmpretrain, mmdet)',
-    long_description=Path(__file__).with_name('README.md').read_text(encoding='utf-8'),
+    long_description=(ROOT / 'README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     python_requires='>=3.10',
     packages=find_packages(include=['mmmixer', 'mmmixer.*']),
+    cmdclass={'build_py': BuildPyWithConfigs},
+    # `mmmixer COMMAND` (the same as `python -m mmmixer COMMAND`): train, test, convert, demo, ...
+    entry_points={'console_scripts': ['mmmixer = mmmixer.cli.main:main']},
     install_requires=[
         # Safe loading needs torch.serialization.safe_globals (2.5) with (object, name) entries (2.6).
         'torch>=2.6',

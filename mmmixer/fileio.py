@@ -1,15 +1,20 @@
-"""Write output files whole or not at all.
+"""Write output files and folders whole or not at all.
 
 Every file mmmixer writes (checkpoints, converted weights, metrics, benchmark reports, figures) goes
 through :func:`write_atomically`: the content is written to a temporary file in the destination's
 folder and renamed over the destination only when writing succeeded, so a failure or an interrupt
-never leaves a half-written file, and the temporary file is removed whatever happens.
+never leaves a half-written file, and the temporary file is removed whatever happens. Folders (the
+dataset writers' output) go through :func:`write_folder_once` the same way: a staging folder renamed
+into place when complete.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import os.path as osp
+import shutil
+import tempfile
 from collections.abc import Callable
 from typing import IO
 
@@ -65,3 +70,37 @@ def write_json_atomically(data, path: str | os.PathLike) -> str:
             json.dump(data, f, indent=2)
 
     return write_atomically(path, write)
+
+
+def write_folder_once(out_dir: str, settings: dict, marker: str, kind: str, write: Callable[[str], dict]) -> dict:
+    """Have ``write(folder)`` fill ``out_dir`` once; reuse it when it already holds the same ``settings``.
+
+    ``write`` gets an empty staging folder next to ``out_dir`` and returns a description of what it
+    wrote; that description (with ``settings``) is stored as ``out_dir/marker`` and returned. The
+    staging folder is renamed into place only when complete, so ``out_dir`` is never half-written.
+    An ``out_dir`` that was not written with ``marker`` (``kind`` names it in errors) is left untouched.
+    """
+    marker_path = osp.join(out_dir, marker)
+    if osp.isfile(marker_path):
+        with open(marker_path) as f:
+            existing = json.load(f)
+        if {k: existing.get(k) for k in settings} == settings:
+            return existing
+        raise FileExistsError(f'{out_dir} holds a {kind} made with other settings; remove it or pick another dir')
+    if osp.exists(out_dir) and os.listdir(out_dir):
+        raise FileExistsError(f'{out_dir} exists and is not a {kind} written by this tool; choose an empty dir')
+
+    parent = osp.dirname(osp.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f'.{osp.basename(osp.abspath(out_dir))}-', dir=parent)
+    try:
+        info = dict(settings, **write(staging))
+        with open(osp.join(staging, marker), 'w') as f:
+            json.dump(info, f, indent=2)
+        if osp.isdir(out_dir):
+            os.rmdir(out_dir)  # empty, checked above
+        os.replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return info

@@ -13,7 +13,7 @@ def _deterministic_cpu():
 
 @pytest.fixture(scope='session')
 def digits_dir(tmp_path_factory):
-    from mmmixer.datasets import prepare_digits
+    from mmmixer.dataset_writers import prepare_digits
 
     root = tmp_path_factory.mktemp('digits') / 'digits'
     info = prepare_digits(str(root))

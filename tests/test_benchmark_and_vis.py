@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from mmmixer.benchmark import forward_flops_per_image, peak_memory_bytes
-from mmmixer.datasets import prepare_digits
+from mmmixer.dataset_writers import prepare_digits
 from tests.helpers import randomize_, run
 
 

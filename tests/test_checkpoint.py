@@ -358,7 +358,7 @@ def test_tools_test_py_refuses_a_served_checkpoint_in_one_line(served, tmp_path)
     """The command line a user runs: a URL as tools/test.py's checkpoint, exit code 2, one error line."""
     import subprocess
 
-    from mmmixer.datasets import prepare_digits
+    from mmmixer.dataset_writers import prepare_digits
 
     prepare_digits(str(tmp_path / 'digits'))
     result = subprocess.run(

@@ -272,8 +272,8 @@ def test_digit_detection_set_matches_its_annotations(tmp_path):
     from pycocotools import mask as mask_utils
     from sklearn.datasets import load_digits
 
-    from mmmixer.datasets import prepare_digit_detection, prepare_digits
-    from mmmixer.datasets.digit_detection import STROKE_THRESHOLD
+    from mmmixer.dataset_writers import prepare_digit_detection, prepare_digits
+    from mmmixer.dataset_writers.digit_detection import STROKE_THRESHOLD
 
     settings = dict(num_train=5, num_val=4, canvas_size=48, digits_per_canvas=(2, 3), digit_sizes=(12, 20))
     info = prepare_digit_detection(str(tmp_path / 'set'), **settings)
@@ -451,7 +451,7 @@ def test_train_reports_another_models_checkpoint_in_one_line(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize('config', DEMO_CONFIGS, ids=lambda p: p.name)
 def test_demo_detection_config_trains_from_a_classification_checkpoint_and_tests(tmp_path, config):
-    from mmmixer.datasets import prepare_digit_detection
+    from mmmixer.dataset_writers import prepare_digit_detection
 
     data = tmp_path / 'data'
     prepare_digit_detection(str(data), num_train=4, num_val=2, canvas_size=64, digits_per_canvas=(1, 2),

@@ -1,4 +1,4 @@
-"""The README's main job (`make demo`); the logic lives in mmmixer.cli.demo."""
+"""The README's main job (`make demo`, same as `mmmixer demo`); the logic lives in mmmixer.cli.demo."""
 
 from mmmixer.cli.demo import main
 

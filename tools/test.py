@@ -1,4 +1,4 @@
-"""Command-line wrapper; the logic lives in mmmixer.cli.test (`python tools/test.py -h`)."""
+"""Command-line wrapper, same as `mmmixer test`; the logic lives in mmmixer.cli.test (`python tools/test.py -h`)."""
 
 from mmmixer.cli.test import main
 

@@ -1,4 +1,4 @@
-"""Command-line wrapper; the logic lives in mmmixer.cli.train (`python tools/train.py -h`)."""
+"""Command-line wrapper, same as `mmmixer train`; the logic lives in mmmixer.cli.train (`python tools/train.py -h`)."""
 
 from mmmixer.cli.train import main
 

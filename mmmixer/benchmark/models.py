@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import torch
@@ -10,9 +9,8 @@ from torch import nn
 
 from mmmixer.benchmark.settings import AMP_DTYPE_NAMES, CHECKPOINTED, CONFIG_STEP, VARIANTS, Settings, variant_spec
 from mmmixer.models.builders import build_in_scope, build_timm_mixer, classifier_config
+from mmmixer.packaged_configs import find_config
 from mmmixer.runtime.fast_training import compile_in_place, use_amp, use_fused_optimizer
-
-CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'configs')
 
 
 class _TensorMode(nn.Module):
@@ -66,7 +64,7 @@ def config_train_step(settings: Settings, device: torch.device) -> Callable[[], 
 
     arch, patch = VARIANTS[settings.variant]
     config_name = 'mixer-l16_in1k.py' if arch == 'l' else 'mixer-b16_in1k.py'
-    cfg = Config.fromfile(os.path.join(CONFIGS, config_name))
+    cfg = Config.fromfile(find_config(config_name))
     cfg.model.backbone.update(arch=arch, patch_size=patch, img_size=settings.img_size)
     cfg.model.head.in_channels = variant_spec(settings.variant).embed_dims
     cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)

@@ -1,1 +1,1 @@
-"""The logic behind ``tools/*.py``; each tool is a thin wrapper that calls ``main()`` here."""
+"""The command lines: ``mmmixer COMMAND`` (:mod:`mmmixer.cli.main`) and ``tools/*.py`` both call ``main()`` here."""

@@ -1,4 +1,4 @@
-"""Pieces shared by the train and test command lines."""
+"""Pieces shared by the command lines (train and test above all)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,21 @@ import contextlib
 import os
 import os.path as osp
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 from mmengine.config import Config, DictAction
+
+from mmmixer.packaged_configs import find_config
+
+Result = TypeVar('Result')
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
-def usage_error(message: str) -> NoReturn:
-    """End a command line on bad input: one ``error:`` line (more only for lists), exit code 2."""
-    print(f'error: {message}', file=sys.stderr)
+def usage_error(message: str, prog: str | None = None) -> NoReturn:
+    """End a command line on bad input: one ``[prog: ]error:`` line (more only for lists), exit code 2."""
+    print(f'{prog}: error: {message}' if prog else f'error: {message}', file=sys.stderr)
     raise SystemExit(2)
 
 
@@ -37,6 +42,13 @@ def drop_persistent_workers_without_workers(cfg: Config) -> None:
         loader = cfg.get(name)
         if loader and loader.get('num_workers', 0) == 0:
             loader.persistent_workers = False
+
+
+def config_command_parser(prog: str | None, description: str, config_help: str) -> argparse.ArgumentParser:
+    """A parser whose first argument is a config: a file, or the name of one of mmmixer's configs."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument('config', help=f"{config_help}: a file, or one of mmmixer's (configs/mixer-b16_in1k.py)")
+    return parser
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,11 +78,44 @@ def default_work_dir(config_path: str) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
-def load_config(path: str) -> Config:
-    """Read a config without importing its ``custom_imports`` yet (see :func:`prepare_runtime`)."""
-    if not osp.isfile(path):
-        usage_error(f'config file {path} does not exist')
+def load_config(name: str) -> Config:
+    """Read a config (a file, or one of mmmixer's by name) without importing its ``custom_imports`` yet
+    (see :func:`prepare_runtime`)."""
+    try:
+        path = find_config(name)
+    except FileNotFoundError as error:
+        usage_error(str(error))
     return Config.fromfile(path, import_custom_modules=False)
+
+
+def runner_from_args(
+    args: argparse.Namespace, apply_flags: Callable[[Config, argparse.Namespace], None], dataloaders: tuple[str, ...]
+):
+    """What train and test share: the config with the flags applied, the cheap checks, then the Runner.
+
+    ``apply_flags`` applies the command's own flags and then ``--cfg-options`` (so those win).
+    """
+    set_local_rank(args)
+    cfg = load_config(args.config)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    apply_flags(cfg, args)
+    drop_persistent_workers_without_workers(cfg)
+    check_datasets_exist(cfg, dataloaders)
+    prepare_runtime(cfg)
+    return build_runner(cfg, args.compile)
+
+
+def run_to_the_end(runner, run: Callable[[], Result]) -> Result:
+    """``run()`` (``runner.train`` / ``runner.test``): a refused or broken checkpoint is one line (exit 2),
+    and the dataloader workers are stopped whatever happens."""
+    from mmmixer.runtime.dataloader_shutdown import close_dataloader_workers, runner_dataloaders
+
+    with reported_checkpoint_errors():
+        try:
+            return run()
+        finally:
+            close_dataloader_workers(runner_dataloaders(runner))
 
 
 def prepare_runtime(cfg: Config) -> None:

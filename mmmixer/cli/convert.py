@@ -1,4 +1,4 @@
-"""The three converter command lines (tools/model_converters/*.py).
+"""``mmmixer convert CONVERSION SRC DST``: the three converters (tools/model_converters/*.py).
 
 Bad input ends with exit code 2 and one line naming the problem and the fix; no output file is
 left behind (outputs are written to a temporary file and renamed).
@@ -7,15 +7,15 @@ left behind (outputs are written to a temporary file and renamed).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from functools import partial
 from typing import NamedTuple
 
 from mmmixer.converters import ConversionError, source_format, to_mmmixer, to_timm
 
 
-def _parser(description: str, src_help: str, dst_help: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=description)
+def _parser(prog: str | None, description: str, src_help: str, dst_help: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument('src', help=src_help)
     parser.add_argument('dst', help=dst_help)
     parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
@@ -26,8 +26,9 @@ def _parser(description: str, src_help: str, dst_help: str) -> argparse.Argument
     return parser
 
 
-def _to_mmmixer_parser(source: str) -> argparse.ArgumentParser:
+def _to_mmmixer_parser(source: str, prog: str | None) -> argparse.ArgumentParser:
     parser = _parser(
+        prog,
         f'Convert {source} MLP-Mixer weights into an mmmixer (mmengine) checkpoint',
         f'{source} weights',
         'output .pth (mmengine checkpoint for configs/mixer-*_in1k.py)',
@@ -61,24 +62,29 @@ class Source(NamedTuple):
 
     formats: tuple[str, ...]  # as converters.source_format names them
     extensions: str  # for the error message
-    other_tool: str
+    other_tool: str  # tools/model_converters/<other_tool>, `mmmixer convert <other_conversion>`
+    other_conversion: str
 
 
 SOURCES = {
-    'timm': Source(('torch', 'safetensors'), '.pth/.pt/.bin/.pth.tar/.safetensors', other_tool='jax_to_mmmixer.py'),
-    'Google': Source(('npz',), '.npz', other_tool='timm_to_mmmixer.py'),
+    'timm': Source(
+        ('torch', 'safetensors'), '.pth/.pt/.bin/.pth.tar/.safetensors', 'jax_to_mmmixer.py', 'jax-to-mmmixer'
+    ),
+    'Google': Source(('npz',), '.npz', 'timm_to_mmmixer.py', 'timm-to-mmmixer'),
 }
 
 
-def to_mmmixer_main(source: str, argv: list[str] | None = None) -> int:
-    args = _to_mmmixer_parser(source).parse_args(argv)
-    program = os.path.basename(sys.argv[0])
+def to_mmmixer_main(source: str, argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = _to_mmmixer_parser(source, prog)
+    args = parser.parse_args(argv)
+    program = parser.prog
     reads = SOURCES[source]
 
     def convert():
         if source_format(args.src) not in reads.formats:
             raise ConversionError(
-                f'{args.src}: {program} reads {source} {reads.extensions} files; use {reads.other_tool}'
+                f'{args.src}: {program} reads {source} {reads.extensions} files; '
+                f'use {reads.other_tool} (mmmixer convert {reads.other_conversion})'
             )
         to_mmmixer(
             args.src,
@@ -95,14 +101,32 @@ def to_mmmixer_main(source: str, argv: list[str] | None = None) -> int:
     return _run(program, convert)
 
 
-def to_timm_main(argv: list[str] | None = None) -> int:
-    args = _parser(
+def to_timm_main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = _parser(
+        prog,
         'Convert an mmmixer (or mmpretrain) Mixer checkpoint into timm weights',
         'mmmixer / mmpretrain checkpoint (.pth)',
         'output timm weights (.pth or .safetensors)',
-    ).parse_args(argv)
-    program = os.path.basename(sys.argv[0])
+    )
+    args = parser.parse_args(argv)
     return _run(
-        program,
+        parser.prog,
         lambda: to_timm(args.src, args.dst, force=args.force, run_verify=args.verify, progress=not args.no_progress),
     )
+
+
+CONVERSIONS = {
+    'timm-to-mmmixer': ('timm weights (.pth/.safetensors) to an mmmixer checkpoint', partial(to_mmmixer_main, 'timm')),
+    'jax-to-mmmixer': ('Google vit_jax .npz weights to an mmmixer checkpoint', partial(to_mmmixer_main, 'Google')),
+    'mmmixer-to-timm': ('an mmmixer (or mmpretrain) checkpoint to timm weights', to_timm_main),
+}
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """``mmmixer convert CONVERSION SRC DST [options]``: one of :data:`CONVERSIONS`."""
+    from mmmixer.cli.main import choose_command
+
+    prog = prog or 'mmmixer convert'
+    summaries = {name: summary for name, (summary, _) in CONVERSIONS.items()}
+    name, args = choose_command(prog, 'Convert MLP-Mixer weights between timm, Google and mmmixer', summaries, argv)
+    return CONVERSIONS[name][1](args, prog=f'{prog} {name}')

@@ -1,7 +1,8 @@
-"""``make demo``: prepare the digits, train a small Mixer, evaluate it, print the accuracy.
+"""``make demo`` / ``mmmixer demo``: prepare the digits, train a small Mixer, evaluate it, print the accuracy.
 
-Each step runs the same command a user would type (tools/*.py in a subprocess), so the demo
-exercises exactly the user's path: data preparation, ``tools/train.py``, ``tools/test.py``.
+Each step runs the command a user would type (``python -m mmmixer prepare-digits / train / test``) in
+its own process, from the caller's directory, so the demo exercises exactly the user's path and works
+from any directory once mmmixer is installed. Data and work dirs are relative to the caller's directory.
 """
 
 from __future__ import annotations
@@ -15,41 +16,56 @@ import subprocess
 import sys
 import time
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, 'configs', 'mixer-demo_digits.py')
+from mmmixer.cli.common import usage_error
+from mmmixer.packaged_configs import find_config
+
+CONFIG = 'configs/mixer-demo_digits.py'
 
 
 def run_step(step: str, args: list[str]) -> None:
-    print(f'\n=== {step}: {" ".join(args)}', flush=True)
-    result = subprocess.run([sys.executable, *args], cwd=REPO)
+    """``python -m mmmixer ARGS`` in a new process (its memory is released when it ends)."""
+    print(f'\n=== {step}: mmmixer {" ".join(args)}', flush=True)
+    result = subprocess.run([sys.executable, '-m', 'mmmixer', *args])
     if result.returncode != 0:
         raise SystemExit(f'demo: step "{step}" failed with exit code {result.returncode} (see its output above)')
 
 
-def main(argv: list[str] | None = None) -> float:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--work-dir', default='work_dirs/demo', help='logs and checkpoints (default work_dirs/demo)')
-    parser.add_argument('--data-dir', default='data/digits', help='where the digits are written (default data/digits)')
-    args = parser.parse_args(argv)
-    work_dir = osp.abspath(args.work_dir)
-    data_dir = osp.abspath(args.data_dir)
-    data_override = [
-        f'{loader}.dataset.data_root={data_dir}' for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    ]
-
-    start = time.perf_counter()
-    run_step('prepare data', ['tools/dataset_converters/prepare_digits.py', data_dir])
-    run_step('train', ['tools/train.py', CONFIG, '--work-dir', work_dir, '--cfg-options', *data_override])
-    train_seconds = time.perf_counter() - start
+def latest_checkpoint(work_dir: str, program: str) -> str:
+    """The last ``epoch_*.pth`` training wrote into ``work_dir``."""
     checkpoints = sorted(glob.glob(osp.join(work_dir, 'epoch_*.pth')), key=osp.getmtime)
     if not checkpoints:
-        raise SystemExit(f'demo: training wrote no checkpoint into {work_dir}')
-    checkpoint = checkpoints[-1]
+        raise SystemExit(f'{program}: training wrote no checkpoint into {work_dir}')
+    return checkpoints[-1]
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> float:
+    parser = argparse.ArgumentParser(
+        prog=prog, description='Prepare the digits, train a small Mixer, evaluate it, print the accuracy'
+    )
+    parser.add_argument('--work-dir', default='work_dirs/demo', help='logs and checkpoints (default work_dirs/demo)')
+    parser.add_argument('--data-dir', default='data/digits', help='where the digits are written (default data/digits)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', default=[], help='further overrides of the train and test config, key=value'
+    )
+    args = parser.parse_args(argv)
+    try:
+        config = osp.abspath(find_config(CONFIG))
+    except FileNotFoundError as error:  # an install built without its configs
+        usage_error(str(error), parser.prog)
+    work_dir = osp.abspath(args.work_dir)
+    data_dir = osp.abspath(args.data_dir)
+    overrides = [
+        f'{loader}.dataset.data_root={data_dir}' for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    ] + args.cfg_options
+
+    start = time.perf_counter()
+    run_step('prepare data', ['prepare-digits', data_dir])
+    run_step('train', ['train', config, '--work-dir', work_dir, '--cfg-options', *overrides])
+    train_seconds = time.perf_counter() - start
+    checkpoint = latest_checkpoint(work_dir, 'demo')
     metrics_file = osp.join(work_dir, 'test_metrics.json')
     run_step(
-        'test',
-        ['tools/test.py', CONFIG, checkpoint, '--work-dir', work_dir, '--out', metrics_file]
-        + ['--cfg-options', *data_override],
+        'test', ['test', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file, '--cfg-options', *overrides]
     )
     with open(metrics_file) as f:
         top1 = json.load(f)['accuracy/top1']

@@ -1,15 +1,14 @@
 """``make demo-det``: fine-tune the ``make demo`` Mixer as a detector on digit canvases, print COCO mAP.
 
-The user's pretrain -> fine-tune path, each step the command a user would type (in a subprocess):
-the classification demo if its checkpoint is missing, ``prepare_digit_detection.py``,
-``tools/train.py`` with a detection config whose backbone loads that checkpoint through
-``init_cfg=dict(type='Pretrained', ...)``, then ``tools/test.py`` on the held-out canvases.
+The user's pretrain -> fine-tune path, each step the command a user would type (``python -m mmmixer ...``
+in its own process, from the caller's directory): ``mmmixer demo`` if its checkpoint is missing,
+``mmmixer prepare-digit-detection``, ``mmmixer train`` with a detection config whose backbone loads that
+checkpoint through ``init_cfg=dict(type='Pretrained', ...)``, then ``mmmixer test`` on the held-out canvases.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import os.path as osp
@@ -17,7 +16,8 @@ import sys
 import time
 from typing import NoReturn
 
-from mmmixer.cli.demo import REPO, run_step
+from mmmixer.cli.demo import latest_checkpoint, run_step
+from mmmixer.packaged_configs import find_config
 
 DEFAULT_CONFIG = 'configs/detection/retinanet_mixer-demo_pyramid_digits.py'
 MIXER_KEY = 'backbone.blocks.0.mlp_tokens.fc1.weight'
@@ -51,8 +51,10 @@ def check_mixer_checkpoint(path: str) -> None:
         )
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
+    parser = argparse.ArgumentParser(
+        prog=prog, description='Fine-tune the `make demo` Mixer as a detector on digit canvases, print COCO mAP'
+    )
     parser.add_argument('--config', default=DEFAULT_CONFIG, help=f'detection config (default {DEFAULT_CONFIG})')
     parser.add_argument('--work-dir', default='work_dirs/demo-det', help='output (default work_dirs/demo-det)')
     parser.add_argument('--data-dir', default='data/digit_detection', help='canvases (default data/digit_detection)')
@@ -71,9 +73,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument('--from-scratch', action='store_true', help='random backbone init instead (the comparison)')
     parser.add_argument('--cfg-options', nargs='+', default=[], help='further config overrides, key=value')
     args = parser.parse_args(argv)
-    config = osp.join(REPO, args.config) if not osp.isabs(args.config) else args.config
-    if not osp.isfile(config):
-        parser.error(f'config {args.config} does not exist')
+    try:
+        config = osp.abspath(find_config(args.config))
+    except FileNotFoundError as error:
+        fail(str(error))
     work_dir, data_dir = osp.abspath(args.work_dir), osp.abspath(args.data_dir)
     pretrained = osp.abspath(args.pretrained)
 
@@ -81,13 +84,13 @@ def main(argv: list[str] | None = None) -> dict:
     if not args.from_scratch:
         if not osp.isfile(pretrained):
             classification_dir = osp.dirname(pretrained)
-            run_step('classification demo (pretraining)', ['tools/run_demo.py', '--work-dir', classification_dir])
+            run_step('classification demo (pretraining)', ['demo', '--work-dir', classification_dir])
             if not osp.isfile(pretrained):
                 fail(f'the classification demo wrote no {pretrained}; pass --pretrained work_dirs/demo/epoch_15.pth')
         check_mixer_checkpoint(pretrained)
     run_step(
         'prepare data',
-        ['tools/dataset_converters/prepare_digit_detection.py', data_dir, '--num-train', str(args.num_train)],
+        ['prepare-digit-detection', data_dir, '--num-train', str(args.num_train)],
     )
 
     if args.from_scratch:
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         model_overrides = [f'model.backbone.init_cfg.checkpoint={pretrained}']
     model_overrides += args.cfg_options
-    # Training runs without validation (--no-validate): the held-out canvases are evaluated once, by tools/test.py.
+    # Training runs without validation (--no-validate): the held-out canvases are evaluated once, by `mmmixer test`.
     train_data = [f'train_dataloader.dataset.data_root={data_dir}/']
     test_data = [
         f'test_dataloader.dataset.data_root={data_dir}/',
@@ -103,15 +106,12 @@ def main(argv: list[str] | None = None) -> dict:
     ]
 
     train_start = time.perf_counter()
-    train_args = ['tools/train.py', config, '--work-dir', work_dir, '--no-validate']
+    train_args = ['train', config, '--work-dir', work_dir, '--no-validate']
     run_step('train', [*train_args, '--cfg-options', *train_data, *model_overrides])
     train_seconds = time.perf_counter() - train_start
-    checkpoints = sorted(glob.glob(osp.join(work_dir, 'epoch_*.pth')), key=osp.getmtime)
-    if not checkpoints:
-        raise SystemExit(f'demo-det: training wrote no checkpoint into {work_dir}')
-    checkpoint = checkpoints[-1]
+    checkpoint = latest_checkpoint(work_dir, 'demo-det')
     metrics_file = osp.join(work_dir, 'test_metrics.json')
-    test_args = ['tools/test.py', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file]
+    test_args = ['test', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file]
     run_step('test', [*test_args, '--cfg-options', *test_data, *model_overrides])
     with open(metrics_file) as f:
         metrics = json.load(f)

@@ -1,4 +1,4 @@
-"""``tools/test.py CONFIG CHECKPOINT``: evaluate a checkpoint with mmengine's Runner."""
+"""``mmmixer test CONFIG CHECKPOINT`` (``tools/test.py``): evaluate a checkpoint with mmengine's Runner."""
 
 from __future__ import annotations
 
@@ -9,25 +9,12 @@ import re
 
 from mmengine.config import Config
 
-from mmmixer.cli.common import (
-    add_common_arguments,
-    build_runner,
-    check_datasets_exist,
-    default_work_dir,
-    drop_persistent_workers_without_workers,
-    load_config,
-    prepare_runtime,
-    reported_checkpoint_errors,
-    set_local_rank,
-    usage_error,
-)
+from mmmixer.cli import common
 from mmmixer.fileio import write_json_atomically
-from mmmixer.runtime.dataloader_shutdown import close_dataloader_workers, runner_dataloaders
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
-    parser.add_argument('config', help='test config file path')
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = common.config_command_parser(prog, 'Evaluate a checkpoint', 'test config')
     parser.add_argument('checkpoint', help='checkpoint file or URL (http(s)://, torchvision://, open-mmlab:// ...)')
     parser.add_argument('--out', help='write the metrics (or predictions, see --out-item) to this file')
     parser.add_argument(
@@ -36,39 +23,27 @@ def build_parser() -> argparse.ArgumentParser:
         default='metrics',
         help="what --out holds: 'metrics' (JSON) or 'pred' (pickled per-sample predictions)",
     )
-    add_common_arguments(parser)
+    common.add_common_arguments(parser)
     return parser
 
 
-def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+def apply_flags(cfg: Config, args: argparse.Namespace) -> None:
     cfg.load_from = args.checkpoint
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    drop_persistent_workers_without_workers(cfg)
-    return cfg
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = build_parser().parse_args(argv)
-    set_local_rank(args)
+def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
+    args = build_parser(prog).parse_args(argv)
     is_url = re.match(r'[\w.+-]+://', args.checkpoint) is not None  # mmengine's loaders fetch these
     if not is_url and not osp.isfile(args.checkpoint):
-        usage_error(f'checkpoint {args.checkpoint} does not exist')
-    cfg = merge_args(load_config(args.config), args)
-    check_datasets_exist(cfg, ('test_dataloader',))
-    prepare_runtime(cfg)
-    runner = build_runner(cfg, args.compile)
+        common.usage_error(f'checkpoint {args.checkpoint} does not exist')
+    runner = common.runner_from_args(args, apply_flags, ('test_dataloader',))
     if args.out and args.out_item == 'pred':
         from mmpretrain.evaluation import DumpResults
 
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
-    with reported_checkpoint_errors():
-        try:
-            metrics = runner.test()
-        finally:
-            close_dataloader_workers(runner_dataloaders(runner))
+    metrics = common.run_to_the_end(runner, runner.test)
     if runner.rank == 0:
         if args.out and args.out_item == 'metrics':
             os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -1,95 +1,13 @@
 """Throughput and peak memory of mmmixer vs timm vs mmpretrain Mixers (inference and training step).
 
-Training also times `mmmixer config-step`: the step tools/train.py runs, built from the B/16 (L/16) config.
-
 python tools/analysis_tools/benchmark.py --variant b16 --batch-size 8 --threads 2 [--json out.json]
 python tools/analysis_tools/benchmark.py --variant b16 --batch-size 256 --device cuda --dtype bf16 [--compile]
 python tools/analysis_tools/benchmark.py --smoke        # seconds-long check of the tool itself
+
+Same as `mmmixer benchmark`; the logic lives in mmmixer.cli.benchmark.
 """
 
-import argparse
-
-from mmmixer.benchmark import (
-    IMPLEMENTATIONS,
-    VARIANTS,
-    Settings,
-    detection_backbone_cost,
-    format_table,
-    pipeline_throughput,
-    run_benchmark,
-)
-from mmmixer.fileio import write_json_atomically
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--variant', default='b16', choices=sorted(VARIANTS))
-    parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--dtype', default='fp32', choices=['fp32', 'bf16', 'fp16'], help='autocast dtype')
-    parser.add_argument('--threads', type=int, default=2, help='torch CPU threads (same for every implementation)')
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--repeats', type=int, default=5, help='timed repeats per implementation (median reported)')
-    parser.add_argument('--modes', nargs='+', default=['inference', 'train'], choices=['inference', 'train'])
-    parser.add_argument('--implementations', nargs='+', default=list(IMPLEMENTATIONS), choices=IMPLEMENTATIONS)
-    parser.add_argument('--channels-last', action='store_true')
-    parser.add_argument('--compile', action='store_true', help='torch.compile every model')
-    parser.add_argument(
-        '--with-cp', action='store_true', help='also time training with activation checkpointing (mmmixer and timm)'
-    )
-    parser.add_argument(
-        '--no-config-step', action='store_true', help='do not time the config-built training step (mmmixer config-step)'
-    )
-    parser.add_argument(
-        '--foreach-adamw',
-        action='store_true',
-        help="training steps use torch's foreach AdamW (model-sized temporaries) instead of the fused one",
-    )
-    parser.add_argument('--pipeline', action='store_true', help='also time the ImageNet eval pipeline, 2 workers')
-    parser.add_argument(
-        '--detection-cost',
-        action='store_true',
-        help="also time the backbone at 1024x1024: token_mixing='window' vs a bilinear-resized global model",
-    )
-    parser.add_argument('--json', help='write the full report here')
-    parser.add_argument('--smoke', action='store_true', help='tiny model, batch 2, one repeat: checks the tool')
-    args = parser.parse_args()
-
-    settings = Settings(
-        variant='tiny' if args.smoke else args.variant,
-        batch_size=2 if args.smoke else args.batch_size,
-        device=args.device,
-        dtype=args.dtype,
-        threads=args.threads,
-        warmup=1 if args.smoke else args.warmup,
-        repeats=1 if args.smoke else args.repeats,
-        channels_last=args.channels_last,
-        compile=args.compile,
-        with_cp=args.with_cp,
-        config_step=not args.no_config_step,
-        fused_adamw=not args.foreach_adamw,
-        modes=tuple(args.modes),
-        implementations=tuple(args.implementations),
-    )
-    report = run_benchmark(settings)
-    if args.pipeline:
-        report['pipeline_images_per_second'] = pipeline_throughput(
-            'configs/mixer-b16_in1k.py', num_images=16 if args.smoke else 128
-        )
-    if args.detection_cost:
-        report['detection_cost'] = detection_backbone_cost(
-            settings.variant, size=256 if args.smoke else 1024, repeats=1 if args.smoke else 3, threads=args.threads
-        )
-    print(format_table(report))
-    if 'pipeline_images_per_second' in report:
-        print(f'eval pipeline (decode + resize + crop, 2 workers): {report["pipeline_images_per_second"]:.1f} img/s')
-    if 'detection_cost' in report:
-        cost = report['detection_cost']
-        times = ', '.join(f'{name} {seconds:.2f} s' for name, seconds in cost['forward_seconds'].items())
-        print(f'backbone forward at {cost["size"]}x{cost["size"]}, batch 1: {times}')
-    if args.json:
-        write_json_atomically(report, args.json)
-
+from mmmixer.cli.benchmark import main
 
 if __name__ == '__main__':
     main()

@@ -1,6 +1,8 @@
 """Convert an mmmixer (or mmpretrain) Mixer checkpoint to timm weights (.pth or .safetensors).
 
 python tools/model_converters/mmmixer_to_timm.py SRC DST [--verify] [--force]
+
+Same as `mmmixer convert mmmixer-to-timm`; the logic lives in mmmixer.cli.convert.
 """
 
 import sys

@@ -1,6 +1,8 @@
 """Convert timm weights (.pth/.pt/.bin/.safetensors, or a train.py .pth.tar checkpoint) to an mmmixer checkpoint.
 
 python tools/model_converters/timm_to_mmmixer.py SRC DST [--verify] [--no-head] [--arch b] [--publish] [--force]
+
+Same as `mmmixer convert timm-to-mmmixer`; the logic lives in mmmixer.cli.convert.
 """
 
 import sys

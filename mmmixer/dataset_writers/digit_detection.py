@@ -7,7 +7,7 @@ its box the tight box of that mask, so RetinaNet and Mask R-CNN can both train o
 also records ``scan_index``, the scan's index in ``sklearn.datasets.load_digits()``.
 
 The validation canvases are made only of the scans that the classification demo holds out
-(:func:`mmmixer.datasets.digits.held_out_mask` with the same ``val_fraction`` and ``seed``), so a
+(:func:`mmmixer.dataset_writers.digits.held_out_mask` with the same ``val_fraction`` and ``seed``), so a
 detector fine-tuned from the ``make demo`` checkpoint is evaluated on digits that neither the
 classifier nor the detector has seen. Layout (as mmdet's COCO configs expect)::
 
@@ -24,7 +24,8 @@ import os.path as osp
 import numpy as np
 from PIL import Image
 
-from mmmixer.datasets.digits import held_out_mask, load_digit_scans, upscale, write_once
+from mmmixer.dataset_writers.digits import held_out_mask, load_digit_scans, upscale
+from mmmixer.fileio import write_folder_once
 
 MARKER = 'digit_detection.json'
 CLASSES = tuple(str(digit) for digit in range(10))
@@ -174,4 +175,4 @@ def prepare_digit_detection(
             info[f'num_{split}_instances'] = _write_split(folder, split, canvases)
         return info
 
-    return write_once(out_dir, settings, MARKER, 'digit detection set', write)
+    return write_folder_once(out_dir, settings, MARKER, 'digit detection set', write)

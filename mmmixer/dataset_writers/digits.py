@@ -5,21 +5,20 @@ scikit-learn, so the demo needs no download. Each image is stretched from 0-16 t
 upscaled with bicubic interpolation, then written as ``{train,val}/<digit>/<index>.png``:
 the layout mmpretrain's ``CustomDataset`` reads with ``data_prefix='train'``.
 
-The pieces (loading the scans, the held-out split, upscaling, writing a folder once and
-atomically) are also used by :mod:`mmmixer.datasets.digit_detection`.
+The pieces (loading the scans, the held-out split, upscaling) are also used by
+:mod:`mmmixer.dataset_writers.digit_detection`; both write their folder through
+:func:`mmmixer.fileio.write_folder_once` (whole or not at all).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import os.path as osp
-import shutil
-import tempfile
-from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
+
+from mmmixer.fileio import write_folder_once
 
 MARKER = 'digits_split.json'
 
@@ -47,40 +46,6 @@ def upscale(scan: np.ndarray, size: int) -> Image.Image:
     return Image.fromarray(scan, mode='L').resize((size, size), Image.BICUBIC)
 
 
-def write_once(out_dir: str, settings: dict, marker: str, kind: str, write: Callable[[str], dict]) -> dict:
-    """Have ``write(folder)`` fill ``out_dir`` once; reuse it when it already holds the same ``settings``.
-
-    ``write`` gets an empty staging folder next to ``out_dir`` and returns a description of what it
-    wrote; that description (with ``settings``) is stored as ``out_dir/marker`` and returned. The
-    staging folder is renamed into place only when complete, so ``out_dir`` is never half-written.
-    An ``out_dir`` that was not written with ``marker`` (``kind`` names it in errors) is left untouched.
-    """
-    marker_path = osp.join(out_dir, marker)
-    if osp.isfile(marker_path):
-        with open(marker_path) as f:
-            existing = json.load(f)
-        if {k: existing.get(k) for k in settings} == settings:
-            return existing
-        raise FileExistsError(f'{out_dir} holds a {kind} made with other settings; remove it or pick another dir')
-    if osp.exists(out_dir) and os.listdir(out_dir):
-        raise FileExistsError(f'{out_dir} exists and is not a {kind} written by this tool; choose an empty dir')
-
-    parent = osp.dirname(osp.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f'.{osp.basename(osp.abspath(out_dir))}-', dir=parent)
-    try:
-        info = dict(settings, **write(staging))
-        with open(osp.join(staging, marker), 'w') as f:
-            json.dump(info, f, indent=2)
-        if osp.isdir(out_dir):
-            os.rmdir(out_dir)  # empty, checked above
-        os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return info
-
-
 def prepare_digits(out_dir: str, image_size: int = 32, val_fraction: float = 0.2, seed: int = 0) -> dict:
     """Write the split to ``out_dir`` (reused if an identical split is already there).
 
@@ -99,4 +64,4 @@ def prepare_digits(out_dir: str, image_size: int = 32, val_fraction: float = 0.2
             upscale(scan, image_size).save(osp.join(class_folder, f'{index:04d}.png'))
         return dict(num_train=int((~is_val).sum()), num_val=int(is_val.sum()), classes=list(range(10)))
 
-    return write_once(out_dir, settings, MARKER, 'digits split', write)
+    return write_folder_once(out_dir, settings, MARKER, 'digits split', write)

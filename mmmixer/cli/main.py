@@ -1,0 +1,78 @@
+"""The front door: ``mmmixer COMMAND ...`` (the console script) and ``python -m mmmixer COMMAND ...``.
+
+One command per tool in ``tools/``: each runs the same ``main(argv, prog)`` as its ``tools/*.py``
+wrapper. Only the chosen command's module is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import NamedTuple
+
+
+class Command(NamedTuple):
+    module: str  # holds the command's main(argv, prog)
+    summary: str  # its line in ``mmmixer --help``
+    function: str = 'main'
+
+
+COMMANDS = {
+    'train': Command('mmmixer.cli.train', 'train a model from a config (tools/train.py)'),
+    'test': Command('mmmixer.cli.test', "evaluate a checkpoint on a config's test set (tools/test.py)"),
+    'convert': Command(
+        'mmmixer.cli.convert',
+        'convert weights: timm-to-mmmixer, jax-to-mmmixer, mmmixer-to-timm (tools/model_converters/)',
+    ),
+    'publish': Command(
+        'mmmixer.cli.publish', 'drop the training state from a checkpoint, hash its name (tools/publish_model.py)'
+    ),
+    'get-flops': Command(
+        'mmmixer.cli.get_flops', "count a config model's parameters and FLOPs (tools/analysis_tools/get_flops.py)"
+    ),
+    'benchmark': Command(
+        'mmmixer.cli.benchmark', 'throughput and memory of mmmixer vs timm vs mmpretrain (tools/analysis_tools/)'
+    ),
+    'vis-token-mixing': Command(
+        'mmmixer.cli.vis_token_mixing', "draw a block's token-mixing units (tools/visualizations/vis_token_mixing.py)"
+    ),
+    'prepare-digits': Command(
+        'mmmixer.cli.prepare_data', "write scikit-learn's digits as an ImageNet-style folder tree", 'digits_main'
+    ),
+    'prepare-digit-detection': Command(
+        'mmmixer.cli.prepare_data', 'write the digit detection set (COCO json, boxes + masks)', 'digit_detection_main'
+    ),
+    'demo': Command('mmmixer.cli.demo', 'prepare the digits, train a small Mixer, test it (make demo)'),
+    'demo-det': Command('mmmixer.cli.demo_det', 'fine-tune the demo Mixer as a digit detector (make demo-det)'),
+}
+
+
+def choose_command(
+    prog: str, description: str, summaries: dict[str, str], argv: list[str] | None
+) -> tuple[str, list[str]]:
+    """Parse ``COMMAND [ARGS ...]``: the command's name (one of ``summaries``) and its own arguments."""
+    listing = '\n'.join(f'  {name:<25}{summary}' for name, summary in summaries.items())
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=f'commands:\n{listing}\n\n`{prog} COMMAND -h` shows the options of one command.',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument('command', choices=summaries, metavar='COMMAND', help='one of the commands below')
+    parser.add_argument('args', nargs=argparse.REMAINDER, help="the command's arguments")
+    args = parser.parse_args(argv)
+    return args.command, args.args
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mmmixer import __version__
+
+    name, args = choose_command(
+        'mmmixer',
+        f'mmmixer {__version__}: MLP-Mixer for OpenMMLab. The same commands as tools/*.py, from any directory.',
+        {name: command.summary for name, command in COMMANDS.items()},
+        argv,
+    )
+    command = COMMANDS[name]
+    result = getattr(importlib.import_module(command.module), command.function)(args, prog=f'mmmixer {name}')
+    return result if isinstance(result, int) else 0  # convert returns its exit code; the others raise on errors
