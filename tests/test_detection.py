@@ -434,7 +434,7 @@ def test_detector_refuses_another_models_checkpoint_instead_of_training_from_scr
 
 @pytest.mark.slow
 def test_train_reports_another_models_checkpoint_in_one_line(tmp_path):
-    from mmmixer.datasets import prepare_digit_detection
+    from mmmixer.dataset_writers import prepare_digit_detection
 
     data = tmp_path / 'data'
     prepare_digit_detection(str(data), num_train=2, num_val=1, canvas_size=64, digits_per_canvas=(1, 1))

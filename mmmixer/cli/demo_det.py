@@ -20,8 +20,6 @@ from mmmixer.cli.demo import latest_checkpoint, run_step
 from mmmixer.packaged_configs import find_config
 
 DEFAULT_CONFIG = 'configs/detection/retinanet_mixer-demo_pyramid_digits.py'
-MIXER_KEY = 'backbone.blocks.0.mlp_tokens.fc1.weight'
-MMPRETRAIN_MIXER_KEY = 'backbone.layers.0.token_mix.layers.0.0.weight'
 
 
 def fail(message: str) -> NoReturn:
@@ -33,20 +31,23 @@ def fail(message: str) -> NoReturn:
 def check_mixer_checkpoint(path: str) -> None:
     """Fail with one line unless ``path`` holds a model whose backbone is a Mixer.
 
-    mmengine's ``Pretrained`` init loads with ``strict=False``: a checkpoint of another model only
-    logs warnings and the detector would silently train from scratch.
+    Checked before the data and training steps, so that a wrong file costs nothing (the backbone
+    would also refuse it, when training starts).
     """
     import mmmixer  # noqa: F401  (safe loading for the check below)
     from mmmixer.checkpoint import load_checkpoint_safely
+    from mmmixer.converters.names import MIXER_ANCHOR_KEYS
+    from mmmixer.models.utils import backbone_key
 
     try:
         checkpoint = load_checkpoint_safely(path, map_location='cpu')
     except (RuntimeError, FileNotFoundError) as error:
         fail(str(error))
     state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
-    if MIXER_KEY not in state_dict and MMPRETRAIN_MIXER_KEY not in state_dict:
+    backbone_keys = {backbone_key(key, 'backbone.') for key in state_dict}
+    if not backbone_keys.issuperset(MIXER_ANCHOR_KEYS):
         fail(
-            f'{path} is not a Mixer classification checkpoint (no {MIXER_KEY}); '
+            f'{path} is not a Mixer classification checkpoint (no backbone.{MIXER_ANCHOR_KEYS[1]}); '
             'pass the checkpoint that `make demo` writes, or --from-scratch'
         )
 
