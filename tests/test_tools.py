@@ -297,3 +297,15 @@ def yaml_load(path: Path):
     import yaml
 
     return yaml.safe_load(path.read_text())
+
+
+def test_no_validate_accepts_options_for_the_validation_it_removes():
+    # Used to be a raw TypeError from mmengine: the val_dataloader option was merged into None.
+    from mmmixer.cli.common import load_config
+    from mmmixer.cli.train import apply_flags, build_parser
+
+    config = str(REPO / 'configs/mixer-demo_digits.py')
+    args = build_parser().parse_args([config, '--no-validate', '--cfg-options', 'val_dataloader.batch_size=4'])
+    cfg = load_config(config)
+    apply_flags(cfg, args)
+    assert cfg.val_dataloader is None and cfg.val_cfg is None and cfg.val_evaluator is None

@@ -34,9 +34,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def apply_flags(cfg: Config, args: argparse.Namespace) -> None:
-    """Apply the command-line flags to the config (``--cfg-options`` after the other flags, so it wins)."""
-    if args.no_validate:
-        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    """Apply the command-line flags to the config (``--cfg-options`` after the other flags, so it wins;
+    ``--no-validate`` last, so that options for the validation it removes are not an error)."""
     if args.amp_dtype and not args.amp:
         common.usage_error('--amp-dtype only applies with --amp; add --amp')
     if args.amp:
@@ -54,6 +53,8 @@ def apply_flags(cfg: Config, args: argparse.Namespace) -> None:
         cfg.auto_scale_lr.enable = True
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     use_fused_optimizer(cfg.optim_wrapper)
     for name in common.DATALOADERS:
         loader = cfg.get(name)
