@@ -19,10 +19,28 @@ def module_name(path: Path) -> str:
 
 
 def imported_modules(path: Path, name: str, modules: set[str]) -> set[str]:
-    """Which of ``modules`` the file ``path`` (module ``name``) imports: absolute or relative, at any depth."""
+    """Which of ``modules`` the file ``path`` (module ``name``) imports: absolute or relative, at any depth,
+    or names in a string (imported by name with importlib, as the front door's command table does). A
+    registry's ``locations=[...]`` is not an edge: mmengine imports those to fill the registry, which the
+    modules listed there must import first."""
     package = name if path.name == '__init__.py' else name.rpartition('.')[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    registry_locations = {
+        id(constant)
+        for keyword in ast.walk(tree)
+        if isinstance(keyword, ast.keyword) and keyword.arg == 'locations'
+        for constant in ast.walk(keyword.value)
+    }
+    # Dotted strings: module paths (a scope name such as 'mmmixer' is not an import).
+    found = {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and '.' in node.value
+        and id(node) not in registry_locations
+    }
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

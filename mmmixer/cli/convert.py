@@ -11,6 +11,7 @@ import sys
 from functools import partial
 from typing import NamedTuple
 
+from mmmixer.cli.subcommands import choose_command
 from mmmixer.converters import ConversionError, source_format, to_mmmixer, to_timm
 
 
@@ -124,8 +125,6 @@ CONVERSIONS = {
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """``mmmixer convert CONVERSION SRC DST [options]``: one of :data:`CONVERSIONS`."""
-    from mmmixer.cli.main import choose_command
-
     prog = prog or 'mmmixer convert'
     summaries = {name: summary for name, (summary, _) in CONVERSIONS.items()}
     name, args = choose_command(prog, 'Convert MLP-Mixer weights between timm, Google and mmmixer', summaries, argv)
