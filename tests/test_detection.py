@@ -421,15 +421,28 @@ def test_detection_demo_refuses_a_checkpoint_that_is_not_a_mixer(tmp_path):
     assert not (tmp_path / 'data').exists() and not (tmp_path / 'work').exists()
 
 
-def test_detector_refuses_another_models_checkpoint_instead_of_training_from_scratch(tmp_path):
-    # mmengine's Pretrained init loads with strict=False: a ResNet checkpoint used to log unexpected keys and
-    # leave a random Mixer.
+def another_models_backbone(kind: str) -> dict:
+    if kind == 'resnet':
+        return {'conv1.weight': torch.zeros(8, 3, 7, 7)}
+    if kind == 'timm vit':  # shares blocks.N.norm1/norm2 and norm with the Mixer
+        import timm
+
+        return timm.create_model('vit_tiny_patch16_224', pretrained=False, num_classes=0).state_dict()
+    # mmpretrain's ViT: its patch_embed.projection and layers.N.ln1 are renamed like mmpretrain's Mixer's
+    return {'patch_embed.projection.weight': torch.zeros(64, 3, 4, 4), 'layers.0.ln1.weight': torch.ones(64),
+        'layers.0.attn.qkv.weight': torch.zeros(192, 64), 'ln1.weight': torch.ones(64)}  # fmt: skip
+
+
+@pytest.mark.parametrize('kind', ['resnet', 'timm vit', 'mmpretrain vit'])
+def test_detector_refuses_another_models_checkpoint_instead_of_training_from_scratch(tmp_path, kind):
+    # mmengine's Pretrained init loads with strict=False: such a checkpoint used to log unexpected keys and
+    # leave a random Mixer (with a ViT's norms or patch embedding loaded into it).
     from mmmixer.models.utils.checkpoint_compat import NotAMixerCheckpointError
 
-    resnet_like = tmp_path / 'resnet.pth'
-    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(8, 3, 7, 7)}}, resnet_like)
-    with pytest.raises(NotAMixerCheckpointError, match=r'holds no Mixer weights \(1 backbone keys such as conv1'):
-        demo_detector(resnet_like)
+    other = tmp_path / 'other.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in another_models_backbone(kind).items()}}, other)
+    with pytest.raises(NotAMixerCheckpointError, match=r'holds no Mixer weights \(no .*blocks.0.mlp_tokens.fc1'):
+        demo_detector(other)
 
 
 @pytest.mark.slow

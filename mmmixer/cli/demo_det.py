@@ -36,18 +36,17 @@ def check_mixer_checkpoint(path: str) -> None:
     """
     import mmmixer  # noqa: F401  (safe loading for the check below)
     from mmmixer.checkpoint import load_checkpoint_safely
-    from mmmixer.converters.names import MIXER_ANCHOR_KEYS
-    from mmmixer.models.utils import backbone_key
+    from mmmixer.models.utils.checkpoint_compat import backbone_key, missing_mixer_keys
 
     try:
         checkpoint = load_checkpoint_safely(path, map_location='cpu')
     except (RuntimeError, FileNotFoundError) as error:
         fail(str(error))
     state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
-    backbone_keys = {backbone_key(key, 'backbone.') for key in state_dict}
-    if not backbone_keys.issuperset(MIXER_ANCHOR_KEYS):
+    missing = missing_mixer_keys(backbone_key(key, 'backbone.') for key in state_dict)
+    if missing:
         fail(
-            f'{path} is not a Mixer classification checkpoint (no backbone.{MIXER_ANCHOR_KEYS[1]}); '
+            f'{path} is not a Mixer classification checkpoint (no backbone.{missing[0]}); '
             'pass the checkpoint that `make demo` writes, or --from-scratch'
         )
 

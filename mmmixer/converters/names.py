@@ -10,19 +10,12 @@ import torch
 
 from mmmixer.converters.errors import ConversionError, list_keys
 from mmmixer.models.utils import backbone_key
-
-# Keys (timm names) that every Mixer has and no other model has together.
-MIXER_ANCHOR_KEYS = (
-    'stem.proj.weight',
-    'blocks.0.mlp_tokens.fc1.weight',
-    'blocks.0.mlp_channels.fc1.weight',
-    'norm.weight',
-)
+from mmmixer.models.utils.checkpoint_compat import missing_mixer_keys
 
 
 def check_is_mixer(timm_keys, file_keys) -> None:
     """Refuse weights without Mixer's anchor keys; the message lists keys as the file names them."""
-    missing = [key for key in MIXER_ANCHOR_KEYS if key not in timm_keys]
+    missing = missing_mixer_keys(timm_keys)
     if missing:
         raise ConversionError(
             f'not an MLP-Mixer checkpoint: missing keys {missing}; it has keys like {list_keys(file_keys)}. '

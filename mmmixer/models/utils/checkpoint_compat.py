@@ -18,6 +18,16 @@ from torch import nn
 from mmmixer.checkpoint import CheckpointError
 from mmmixer.models.utils.token_mixing import resize_token_mixing, token_mixing_grid
 
+# Keys (our names = timm's) that every Mixer has (also with final_norm=False) and no other model has together:
+# token mixing is the Mixer's own.
+MIXER_ANCHOR_KEYS = ('stem.proj.weight', 'blocks.0.mlp_tokens.fc1.weight', 'blocks.0.mlp_channels.fc1.weight')
+
+
+def missing_mixer_keys(keys) -> list[str]:
+    """The anchor keys that ``keys`` (our names, without prefix) lack: empty for a Mixer's weights."""
+    keys = set(keys)
+    return [key for key in MIXER_ANCHOR_KEYS if key not in keys]
+
 
 class NotAMixerCheckpointError(CheckpointError):
     """The weights offered to the backbone belong to another model (a ResNet, a ViT ...)."""
@@ -54,18 +64,20 @@ def backbone_key(key: str, prefix: str) -> str | None:
     return rename_mmpretrain_key(key[len(prefix) :])
 
 
-def _check_is_mixer(model: nn.Module, incoming: list[str]) -> None:
-    """Refuse backbone weights of which not one is a Mixer's.
+def _check_is_mixer(incoming: list[str]) -> None:
+    """Refuse backbone weights that are not a Mixer's (a ResNet, a ViT ...).
 
     mmengine's ``Pretrained`` init and ``load_from`` load with ``strict=False``: another backbone's
-    checkpoint would only log a list of unexpected keys and leave a randomly initialised Mixer.
+    checkpoint would only log a list of unexpected keys and leave a randomly initialised Mixer (or,
+    for a ViT, whose norms share our names, a Mixer with a few of its weights).
     """
-    own = {name for name, _ in model.named_parameters()} | {name for name, _ in model.named_buffers()}
-    if incoming and own.isdisjoint(incoming):
+    missing = missing_mixer_keys(incoming)
+    if incoming and missing:
         raise NotAMixerCheckpointError(
-            f'the checkpoint loaded into MlpMixer holds no Mixer weights ({len(incoming)} backbone keys such as '
-            f"{', '.join(sorted(incoming)[:3])}): it is another model's. Use a Mixer checkpoint (mmmixer, "
-            'mmpretrain, or timm/JAX converted with tools/model_converters/), or init_cfg=None to start from scratch'
+            f'the checkpoint loaded into MlpMixer holds no Mixer weights (no {", ".join(missing)} among its '
+            f"{len(incoming)} backbone keys such as {', '.join(sorted(incoming)[:3])}): it is another model's. "
+            'Use a Mixer checkpoint (mmmixer, mmpretrain, or timm/JAX converted with tools/model_converters/), '
+            'or init_cfg=None to start from scratch'
         )
 
 
@@ -81,7 +93,7 @@ def adapt_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor], pref
         new_key = backbone_key(key, prefix)
         if new_key is not None and prefix + new_key != key:
             state_dict[prefix + new_key] = state_dict.pop(key)
-    _check_is_mixer(model, [key[len(prefix) :] for key in state_dict if key.startswith(prefix)])
+    _check_is_mixer([key[len(prefix) :] for key in state_dict if key.startswith(prefix)])
 
     probe = f'{prefix}blocks.0.mlp_tokens.fc1.weight'
     own_shape = model.blocks[0].mlp_tokens.fc1.weight.shape
