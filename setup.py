@@ -18,10 +18,12 @@ class BuildPyWithConfigs(build_py):
     reads ``configs/`` in the checkout (see mmmixer/packaged_configs.py); the source tree is not touched."""
 
     def run(self) -> None:
+        editable = getattr(self, 'editable_mode', False)  # the attribute exists from setuptools 64
+        if not editable:  # a build folder left by an older version would ship its moved modules too
+            shutil.rmtree(Path(self.build_lib) / 'mmmixer', ignore_errors=True)
         super().run()
-        if not self.editable_mode:
+        if not editable:
             target = Path(self.build_lib) / 'mmmixer' / '.mim' / 'configs'
-            shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(ROOT / 'configs', target, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
 
 

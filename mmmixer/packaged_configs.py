@@ -22,6 +22,12 @@ def configs_dir() -> str:
     return PACKAGED_CONFIGS
 
 
+def own_config(relative: str) -> str:
+    """One of mmmixer's configs (``'mixer-b16_in1k.py'``, ``'detection/...'``), for mmmixer's own use:
+    never a file of that name in the current directory, which :func:`find_config` would prefer."""
+    return osp.join(configs_dir(), relative)
+
+
 def find_config(name: str) -> str:
     """``name`` if it is a file; else the config of that name in mmmixer's configs.
 

@@ -421,6 +421,15 @@ def test_detection_demo_refuses_a_checkpoint_that_is_not_a_mixer(tmp_path):
     assert not (tmp_path / 'data').exists() and not (tmp_path / 'work').exists()
 
 
+def test_detection_demo_stops_at_once_on_a_missing_checkpoint(tmp_path):
+    # A mistyped --pretrained used to start the classification demo into the typo's folder.
+    code, output = run('tools/run_demo_det.py', '--pretrained', tmp_path / 'mixr.pth', '--work-dir', tmp_path / 'work',
+        '--data-dir', tmp_path / 'data', check=False)  # fmt: skip
+    assert code == 2 and 'Traceback' not in output, output
+    assert f'error: checkpoint {tmp_path / "mixr.pth"} does not exist; run `mmmixer demo`' in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def another_models_backbone(kind: str) -> dict:
     if kind == 'resnet':
         return {'conv1.weight': torch.zeros(8, 3, 7, 7)}

@@ -9,7 +9,7 @@ from torch import nn
 
 from mmmixer.benchmark.settings import AMP_DTYPE_NAMES, CHECKPOINTED, CONFIG_STEP, VARIANTS, Settings, variant_spec
 from mmmixer.models.builders import build_in_scope, build_timm_mixer, classifier_config
-from mmmixer.packaged_configs import find_config
+from mmmixer.packaged_configs import own_config
 from mmmixer.runtime.fast_training import compile_in_place, use_amp, use_fused_optimizer
 
 
@@ -64,7 +64,7 @@ def config_train_step(settings: Settings, device: torch.device) -> Callable[[], 
 
     arch, patch = VARIANTS[settings.variant]
     config_name = 'mixer-l16_in1k.py' if arch == 'l' else 'mixer-b16_in1k.py'
-    cfg = Config.fromfile(find_config(config_name))
+    cfg = Config.fromfile(own_config(config_name))
     cfg.model.backbone.update(arch=arch, patch_size=patch, img_size=settings.img_size)
     cfg.model.head.in_channels = variant_spec(settings.variant).embed_dims
     cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)

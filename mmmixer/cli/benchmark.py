@@ -22,7 +22,7 @@ from mmmixer.benchmark import (
     run_benchmark,
 )
 from mmmixer.fileio import write_json_atomically
-from mmmixer.packaged_configs import find_config
+from mmmixer.packaged_configs import own_config
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     report = run_benchmark(settings)
     if args.pipeline:
         report['pipeline_images_per_second'] = pipeline_throughput(
-            find_config('mixer-b16_in1k.py'), num_images=16 if args.smoke else 128
+            own_config('mixer-b16_in1k.py'), num_images=16 if args.smoke else 128
         )
     if args.detection_cost:
         report['detection_cost'] = detection_backbone_cost(

@@ -17,17 +17,19 @@ import sys
 import time
 
 from mmmixer.cli.common import usage_error
-from mmmixer.packaged_configs import find_config
+from mmmixer.packaged_configs import own_config
 
-CONFIG = 'configs/mixer-demo_digits.py'
+CONFIG = 'mixer-demo_digits.py'
 
 
-def run_step(step: str, args: list[str]) -> None:
-    """``python -m mmmixer ARGS`` in a new process (its memory is released when it ends)."""
+def run_step(step: str, args: list[str], program: str) -> None:
+    """``python -m mmmixer ARGS`` in a new process (its memory is released when it ends). A failing step
+    ends ``program`` with one more line and the step's exit code (2 for bad input)."""
     print(f'\n=== {step}: mmmixer {" ".join(args)}', flush=True)
     result = subprocess.run([sys.executable, '-m', 'mmmixer', *args])
     if result.returncode != 0:
-        raise SystemExit(f'demo: step "{step}" failed with exit code {result.returncode} (see its output above)')
+        print(f'{program}: error: step "{step}" failed (exit code {result.returncode}, see above)', file=sys.stderr)
+        raise SystemExit(result.returncode)
 
 
 def latest_checkpoint(work_dir: str, program: str) -> str:
@@ -48,10 +50,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> float:
         '--cfg-options', nargs='+', default=[], help='further overrides of the train and test config, key=value'
     )
     args = parser.parse_args(argv)
-    try:
-        config = osp.abspath(find_config(CONFIG))
-    except FileNotFoundError as error:  # an install built without its configs
-        usage_error(str(error), parser.prog)
+    program = parser.prog
+    config = own_config(CONFIG)
+    if not osp.isfile(config):  # an install built without its configs
+        usage_error(f'{config} is missing: this mmmixer was installed without its configs; reinstall it', program)
     work_dir = osp.abspath(args.work_dir)
     data_dir = osp.abspath(args.data_dir)
     overrides = [
@@ -59,13 +61,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> float:
     ] + args.cfg_options
 
     start = time.perf_counter()
-    run_step('prepare data', ['prepare-digits', data_dir])
-    run_step('train', ['train', config, '--work-dir', work_dir, '--cfg-options', *overrides])
+    run_step('prepare data', ['prepare-digits', data_dir], program)
+    run_step('train', ['train', config, '--work-dir', work_dir, '--cfg-options', *overrides], program)
     train_seconds = time.perf_counter() - start
-    checkpoint = latest_checkpoint(work_dir, 'demo')
+    checkpoint = latest_checkpoint(work_dir, program)
     metrics_file = osp.join(work_dir, 'test_metrics.json')
     run_step(
-        'test', ['test', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file, '--cfg-options', *overrides]
+        'test',
+        ['test', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file, '--cfg-options', *overrides],
+        program,
     )
     with open(metrics_file) as f:
         top1 = json.load(f)['accuracy/top1']

@@ -12,23 +12,18 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 import time
-from typing import NoReturn
 
+from mmmixer.cli.common import usage_error
 from mmmixer.cli.demo import latest_checkpoint, run_step
-from mmmixer.packaged_configs import find_config
+from mmmixer.packaged_configs import find_config, own_config
 
-DEFAULT_CONFIG = 'configs/detection/retinanet_mixer-demo_pyramid_digits.py'
-
-
-def fail(message: str) -> NoReturn:
-    """Bad input: one line on stderr, exit code 2."""
-    print(f'demo-det: {message}', file=sys.stderr)
-    raise SystemExit(2)
+DEFAULT_CONFIG = 'detection/retinanet_mixer-demo_pyramid_digits.py'
+# What `make demo` writes (configs/mixer-demo_digits.py trains 15 epochs).
+DEFAULT_PRETRAINED = 'work_dirs/demo/epoch_15.pth'
 
 
-def check_mixer_checkpoint(path: str) -> None:
+def check_mixer_checkpoint(path: str, program: str) -> None:
     """Fail with one line unless ``path`` holds a model whose backbone is a Mixer.
 
     Checked before the data and training steps, so that a wrong file costs nothing (the backbone
@@ -41,13 +36,14 @@ def check_mixer_checkpoint(path: str) -> None:
     try:
         checkpoint = load_checkpoint_safely(path, map_location='cpu')
     except (RuntimeError, FileNotFoundError) as error:
-        fail(str(error))
+        usage_error(str(error), program)
     state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
     missing = missing_mixer_keys(backbone_key(key, 'backbone.') for key in state_dict)
     if missing:
-        fail(
+        usage_error(
             f'{path} is not a Mixer classification checkpoint (no backbone.{missing[0]}); '
-            'pass the checkpoint that `make demo` writes, or --from-scratch'
+            'pass the checkpoint that `make demo` writes, or --from-scratch',
+            program,
         )
 
 
@@ -55,14 +51,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     parser = argparse.ArgumentParser(
         prog=prog, description='Fine-tune the `make demo` Mixer as a detector on digit canvases, print COCO mAP'
     )
-    parser.add_argument('--config', default=DEFAULT_CONFIG, help=f'detection config (default {DEFAULT_CONFIG})')
+    parser.add_argument('--config', help=f'detection config (default: configs/{DEFAULT_CONFIG})')
     parser.add_argument('--work-dir', default='work_dirs/demo-det', help='output (default work_dirs/demo-det)')
     parser.add_argument('--data-dir', default='data/digit_detection', help='canvases (default data/digit_detection)')
     parser.add_argument(
         '--pretrained',
-        default='work_dirs/demo/epoch_15.pth',
-        help='classification checkpoint for the backbone; made by the classification demo if missing '
-        '(default work_dirs/demo/epoch_15.pth)',
+        help=f'classification checkpoint for the backbone (default: {DEFAULT_PRETRAINED}, made by the '
+        'classification demo if missing)',
     )
     parser.add_argument(
         '--num-train',
@@ -73,24 +68,28 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     parser.add_argument('--from-scratch', action='store_true', help='random backbone init instead (the comparison)')
     parser.add_argument('--cfg-options', nargs='+', default=[], help='further config overrides, key=value')
     args = parser.parse_args(argv)
+    program = parser.prog
     try:
-        config = osp.abspath(find_config(args.config))
+        config = osp.abspath(find_config(args.config) if args.config else own_config(DEFAULT_CONFIG))
     except FileNotFoundError as error:
-        fail(str(error))
+        usage_error(str(error), program)
     work_dir, data_dir = osp.abspath(args.work_dir), osp.abspath(args.data_dir)
-    pretrained = osp.abspath(args.pretrained)
+    pretrained = osp.abspath(args.pretrained or DEFAULT_PRETRAINED)
+    if args.pretrained and not args.from_scratch and not osp.isfile(pretrained):
+        usage_error(f'checkpoint {args.pretrained} does not exist; run `mmmixer demo` or drop --pretrained', program)
 
     start = time.perf_counter()
     if not args.from_scratch:
         if not osp.isfile(pretrained):
             classification_dir = osp.dirname(pretrained)
-            run_step('classification demo (pretraining)', ['demo', '--work-dir', classification_dir])
+            run_step('classification demo (pretraining)', ['demo', '--work-dir', classification_dir], program)
             if not osp.isfile(pretrained):
-                fail(f'the classification demo wrote no {pretrained}; pass --pretrained work_dirs/demo/epoch_15.pth')
-        check_mixer_checkpoint(pretrained)
+                usage_error(f'the classification demo wrote no {pretrained}', program)
+        check_mixer_checkpoint(pretrained, program)
     run_step(
         'prepare data',
         ['prepare-digit-detection', data_dir, '--num-train', str(args.num_train)],
+        program,
     )
 
     if args.from_scratch:
@@ -107,12 +106,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
 
     train_start = time.perf_counter()
     train_args = ['train', config, '--work-dir', work_dir, '--no-validate']
-    run_step('train', [*train_args, '--cfg-options', *train_data, *model_overrides])
+    run_step('train', [*train_args, '--cfg-options', *train_data, *model_overrides], program)
     train_seconds = time.perf_counter() - train_start
-    checkpoint = latest_checkpoint(work_dir, 'demo-det')
+    checkpoint = latest_checkpoint(work_dir, program)
     metrics_file = osp.join(work_dir, 'test_metrics.json')
     test_args = ['test', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file]
-    run_step('test', [*test_args, '--cfg-options', *test_data, *model_overrides])
+    run_step('test', [*test_args, '--cfg-options', *test_data, *model_overrides], program)
     with open(metrics_file) as f:
         metrics = json.load(f)
     total_seconds = time.perf_counter() - start
