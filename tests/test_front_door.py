@@ -99,3 +99,20 @@ def test_a_config_file_that_exists_wins_over_the_packaged_one(tmp_path, monkeypa
     (tmp_path / 'configs' / 'mixer-b16_in1k.py').write_text('mine = 1\n')
     assert find_config('configs/mixer-b16_in1k.py') == 'configs/mixer-b16_in1k.py'
     assert configs_dir() == str(REPO / 'configs')  # a checkout reads its own configs/, never a stale copy
+
+
+@pytest.mark.parametrize(
+    'command', [['benchmark', '--smoke', '--json'], ['vis-token-mixing', 'model.pth', '--out']], ids=lambda c: c[0]
+)
+def test_an_output_in_a_missing_folder_is_refused_before_any_work(capsys, tmp_path, command):
+    # The benchmark used to measure for minutes and then end with a raw FileNotFoundError.
+    code, _, stderr = front_door(capsys, *command, tmp_path / 'missing' / 'out')
+    assert code == 2 and stderr.count('\n') == 1, stderr
+    assert f'error: output folder {tmp_path / "missing"} does not exist; create it first' in stderr
+
+
+@pytest.mark.parametrize('command', ['prepare-digits', 'prepare-digit-detection'])
+def test_a_held_out_fraction_that_empties_a_split_is_one_line(capsys, tmp_path, command):
+    code, _, stderr = front_door(capsys, command, tmp_path / 'out', '--val-fraction', '1')
+    assert code == 2 and 'val_fraction=1.0 must be between 0 and 1' in stderr and stderr.count('\n') == 1, stderr
+    assert not (tmp_path / 'out').exists() and list(tmp_path.iterdir()) == []

@@ -21,7 +21,8 @@ from mmmixer.benchmark import (
     pipeline_throughput,
     run_benchmark,
 )
-from mmmixer.fileio import write_json_atomically
+from mmmixer.cli.common import usage_error
+from mmmixer.fileio import check_output_folder, write_json_atomically
 from mmmixer.packaged_configs import own_config
 
 
@@ -60,6 +61,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     parser.add_argument('--json', help='write the full report here')
     parser.add_argument('--smoke', action='store_true', help='tiny model, batch 2, one repeat: checks the tool')
     args = parser.parse_args(argv)
+    if args.json:
+        try:  # before minutes of measuring
+            check_output_folder(args.json)
+        except OSError as error:
+            usage_error(str(error), parser.prog)
 
     settings = Settings(
         variant='tiny' if args.smoke else args.variant,

@@ -24,7 +24,7 @@ def digits_main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     args = parser.parse_args(argv)
     try:
         info = prepare_digits(args.out_dir, args.image_size, args.val_fraction, args.seed)
-    except FileExistsError as error:
+    except (FileExistsError, ValueError) as error:
         usage_error(str(error), parser.prog)
     print(f'digits: {info["num_train"]} train / {info["num_val"]} val images in {args.out_dir}')
     return info

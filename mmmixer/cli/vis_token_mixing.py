@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from mmmixer.cli.common import usage_error
+from mmmixer.fileio import check_output_folder
 from mmmixer.visualization import draw_token_mixing
 
 
@@ -19,6 +20,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> str:
     parser.add_argument('--units', type=int, default=64, help='how many hidden units to draw (default 64)')
     args = parser.parse_args(argv)
     try:
+        check_output_folder(args.out)
         path = draw_token_mixing(args.checkpoint, args.out, args.block, args.units)
     except (OSError, ValueError, RuntimeError) as error:
         usage_error(str(error), parser.prog)

@@ -17,7 +17,7 @@ from mmmixer.converters.formats import read_timm_layout, source_format
 from mmmixer.converters.names import timm_to_mmmixer_names
 from mmmixer.converters.progress import ProgressFile, progress_bar
 from mmmixer.converters.verify import GELU_NAMES, VERIFY_TOLERANCE, verify
-from mmmixer.fileio import save_atomically, write_atomically
+from mmmixer.fileio import check_output_folder, save_atomically, write_atomically
 from mmmixer.models.builders import classifier_config
 from mmmixer.models.spec import MixerSpec
 from mmmixer.version import __version__
@@ -34,11 +34,10 @@ def check_destination(dst: str, force: bool) -> None:
         raise ConversionError(f'{dst} is a directory; give a file name such as {os.path.join(dst, "model.pth")}')
     if os.path.exists(dst) and not force:
         raise ConversionError(f'{dst} exists; pass --force to overwrite it')
-    directory = os.path.dirname(os.path.abspath(dst))
-    if not os.path.isdir(directory):
-        raise ConversionError(f'output folder {directory} does not exist; create it first')
-    if not os.access(directory, os.W_OK):
-        raise ConversionError(f'output folder {directory} is not writable; choose another destination')
+    try:
+        check_output_folder(dst)
+    except OSError as error:
+        raise ConversionError(str(error)) from None
 
 
 def save_with_progress(obj, dst: str, progress: bool) -> str:

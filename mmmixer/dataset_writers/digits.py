@@ -33,6 +33,8 @@ def load_digit_scans() -> tuple[np.ndarray, np.ndarray]:
 
 def held_out_mask(labels: np.ndarray, val_fraction: float, seed: int) -> np.ndarray:
     """Which scans are held out: ``val_fraction`` of each class, fixed by ``seed``."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f'val_fraction={val_fraction} must be between 0 and 1 (both splits need scans), e.g. 0.2')
     rng = np.random.default_rng(seed)
     is_val = np.zeros(len(labels), dtype=bool)
     for label in np.unique(labels):
