@@ -50,9 +50,7 @@ demo: setup
 # Fine-tune the `make demo` checkpoint (made first if missing) as a RetinaNet on digit canvases; ends with COCO mAP.
 # mmdet needs mmcv's compiled ops, hence the full environment.
 demo-det: setup-full
-	@test -f $(DEMO_DIR)/epoch_15.pth || $(MAKE) --no-print-directory demo DEMO_DIR=$(DEMO_DIR)
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/run_demo_det.py --work-dir $(DEMO_DET_DIR) \
-		--pretrained $(DEMO_DIR)/epoch_15.pth
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/run_demo_det.py --work-dir $(DEMO_DET_DIR) --demo-dir $(DEMO_DIR)
 
 # Check style without changing files.
 lint: setup

@@ -430,6 +430,16 @@ def test_detection_demo_stops_at_once_on_a_missing_checkpoint(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
+def test_detection_demo_that_finds_nothing_says_so_in_one_line(tmp_path):
+    # Two iterations from random init leave every score below mmdet's threshold: CocoMetric returns no
+    # metrics, which used to end the demo with a KeyError traceback.
+    code, output = run('tools/run_demo_det.py', '--from-scratch', '--num-train', 16, '--data-dir', tmp_path / 'data',
+        '--work-dir', tmp_path / 'work', '--cfg-options', 'train_cfg.max_epochs=1', check=False)  # fmt: skip
+    assert code == 1 and 'Traceback' not in output, output[-3000:]
+    assert 'error: the detector found no object on the held-out canvases, so there is no mAP; train longer' in output
+
+
 def another_models_backbone(kind: str) -> dict:
     if kind == 'resnet':
         return {'conv1.weight': torch.zeros(8, 3, 7, 7)}

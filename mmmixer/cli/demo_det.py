@@ -19,8 +19,8 @@ from mmmixer.cli.demo import latest_checkpoint, run_step
 from mmmixer.packaged_configs import find_config, own_config
 
 DEFAULT_CONFIG = 'detection/retinanet_mixer-demo_pyramid_digits.py'
-# What `make demo` writes (configs/mixer-demo_digits.py trains 15 epochs).
-DEFAULT_PRETRAINED = 'work_dirs/demo/epoch_15.pth'
+# The checkpoint the classification demo writes into its work dir (configs/mixer-demo_digits.py trains 15 epochs).
+DEMO_CHECKPOINT = 'epoch_15.pth'
 
 
 def check_mixer_checkpoint(path: str, program: str) -> None:
@@ -29,7 +29,6 @@ def check_mixer_checkpoint(path: str, program: str) -> None:
     Checked before the data and training steps, so that a wrong file costs nothing (the backbone
     would also refuse it, when training starts).
     """
-    import mmmixer  # noqa: F401  (safe loading for the check below)
     from mmmixer.checkpoint import load_checkpoint_safely
     from mmmixer.models.utils.checkpoint_compat import backbone_key, missing_mixer_keys
 
@@ -55,10 +54,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     parser.add_argument('--work-dir', default='work_dirs/demo-det', help='output (default work_dirs/demo-det)')
     parser.add_argument('--data-dir', default='data/digit_detection', help='canvases (default data/digit_detection)')
     parser.add_argument(
-        '--pretrained',
-        help=f'classification checkpoint for the backbone (default: {DEFAULT_PRETRAINED}, made by the '
-        'classification demo if missing)',
+        '--demo-dir',
+        default='work_dirs/demo',
+        help=f'work dir of the classification demo, whose {DEMO_CHECKPOINT} the backbone starts from; the demo '
+        'runs there first if it is missing (default work_dirs/demo)',
     )
+    parser.add_argument('--pretrained', help='another classification checkpoint for the backbone (instead)')
     parser.add_argument(
         '--num-train',
         type=int,
@@ -74,15 +75,14 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     except FileNotFoundError as error:
         usage_error(str(error), program)
     work_dir, data_dir = osp.abspath(args.work_dir), osp.abspath(args.data_dir)
-    pretrained = osp.abspath(args.pretrained or DEFAULT_PRETRAINED)
+    pretrained = osp.abspath(args.pretrained or osp.join(args.demo_dir, DEMO_CHECKPOINT))
     if args.pretrained and not args.from_scratch and not osp.isfile(pretrained):
         usage_error(f'checkpoint {args.pretrained} does not exist; run `mmmixer demo` or drop --pretrained', program)
 
     start = time.perf_counter()
     if not args.from_scratch:
         if not osp.isfile(pretrained):
-            classification_dir = osp.dirname(pretrained)
-            run_step('classification demo (pretraining)', ['demo', '--work-dir', classification_dir], program)
+            run_step('classification demo (pretraining)', ['demo', '--work-dir', args.demo_dir], program)
             if not osp.isfile(pretrained):
                 usage_error(f'the classification demo wrote no {pretrained}', program)
         check_mixer_checkpoint(pretrained, program)
@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     run_step('test', [*test_args, '--cfg-options', *test_data, *model_overrides], program)
     with open(metrics_file) as f:
         metrics = json.load(f)
+    if 'coco/bbox_mAP' not in metrics:  # mmdet's CocoMetric returns nothing when no box passed the score threshold
+        raise SystemExit(
+            f'{program}: error: the detector found no object on the held-out canvases, so there is no mAP; '
+            'train longer (the default schedule reaches bbox mAP@0.5 0.82)'
+        )
     total_seconds = time.perf_counter() - start
     init = 'random init' if args.from_scratch else f'pretrained {osp.relpath(pretrained, os.getcwd())}'
     results = f'bbox mAP@0.5 {metrics["coco/bbox_mAP_50"]:.3f}, mAP {metrics["coco/bbox_mAP"]:.3f}'

@@ -6,9 +6,6 @@ Data flows one way: :mod:`.errors` <- :mod:`.names` (timm <-> mmmixer key names)
 (``to_mmmixer`` / ``to_timm``). The models themselves are built by :mod:`mmmixer.models.builders`.
 """
 
-from mmmixer.models.builders import classifier_config
-from mmmixer.models.spec import MixerSpec
-
 from .architecture import infer_spec
 from .conversions import to_mmmixer, to_timm
 from .errors import ConversionError
@@ -18,8 +15,6 @@ from .verify import verify
 
 __all__ = [
     'ConversionError',
-    'MixerSpec',
-    'classifier_config',
     'infer_spec',
     'mmmixer_to_timm_names',
     'source_format',
