@@ -464,6 +464,20 @@ def test_detector_refuses_another_models_checkpoint_instead_of_training_from_scr
         demo_detector(other)
 
 
+def test_load_from_refuses_another_detectors_checkpoint(tmp_path):
+    # Runner's load_from loads a whole detector non-strictly: a ResNet RetinaNet's weights left the Mixer random.
+    from mmengine.runner import load_checkpoint
+
+    from mmmixer.models.utils.checkpoint_compat import NotAMixerCheckpointError
+
+    resnet_detector = tmp_path / 'retinanet_r50.pth'
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(8, 3, 7, 7), 'bbox_head.retina_cls.bias':
+        torch.zeros(9)}}, resnet_detector)  # fmt: skip
+    detector = demo_detector(resnet_detector, init_cfg=None)
+    with pytest.raises(NotAMixerCheckpointError, match='holds no Mixer weights'):
+        load_checkpoint(detector, str(resnet_detector), map_location='cpu', strict=False)
+
+
 @pytest.mark.slow
 def test_train_reports_another_models_checkpoint_in_one_line(tmp_path):
     from mmmixer.dataset_writers import prepare_digit_detection
