@@ -43,7 +43,7 @@ test: setup-full
 
 # Prepare the digits, train a small Mixer, evaluate it: ends with the accuracy line.
 # One torch thread (unless OMP_NUM_THREADS says otherwise): the model is so small that a second thread only
-# waits for the first, and on a busy 2-core machine 2 threads made the demo 11x slower (587 s vs 54 s, README).
+# waits for the first, and on a busy 2-core machine 2 threads made the demo 11x slower (587 s vs 54 s, docs/setup.md).
 demo: setup
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/run_demo.py --work-dir $(DEMO_DIR)
 

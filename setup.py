@@ -12,10 +12,17 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent
 
 
+# What a wheel carries in mmmixer/.mim, laid out as mmpretrain's own wheel: the configs (found by name from any
+# directory), the tools (`mim train|test|run mmmixer ...` runs them from there) and the model index (mmpretrain's
+# get_model / list_models and `mim search mmmixer` read it; its config paths are relative to it).
+MIM_FILES = ['configs', 'tools', 'model-index.yml']
+
+
 class BuildPyWithConfigs(build_py):
-    """Also copy ``configs/`` into the built package as ``mmmixer/.mim/configs`` (where mmpretrain ships its
-    configs), so that a non-editable install finds a config by name from any directory. An editable install
-    reads ``configs/`` in the checkout (see mmmixer/packaged_configs.py); the source tree is not touched."""
+    """Also copy ``configs/``, ``tools/`` and ``model-index.yml`` into the built package under ``mmmixer/.mim``
+    (where mmpretrain ships its own), so that a non-editable install finds a config by name from any directory
+    and mim finds the tools. An editable install reads them in the checkout (see mmmixer/packaged_configs.py);
+    the source tree is not touched."""
 
     def run(self) -> None:
         editable = getattr(self, 'editable_mode', False)  # the attribute exists from setuptools 64
@@ -23,8 +30,14 @@ class BuildPyWithConfigs(build_py):
             shutil.rmtree(Path(self.build_lib) / 'mmmixer', ignore_errors=True)
         super().run()
         if not editable:
-            target = Path(self.build_lib) / 'mmmixer' / '.mim' / 'configs'
-            shutil.copytree(ROOT / 'configs', target, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+            mim = Path(self.build_lib) / 'mmmixer' / '.mim'
+            for name in MIM_FILES:
+                if (ROOT / name).is_dir():
+                    ignore = shutil.ignore_patterns('__pycache__', '*.pyc')
+                    shutil.copytree(ROOT / name, mim / name, ignore=ignore, dirs_exist_ok=True)
+                else:
+                    mim.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(ROOT / name, mim / name)
 
 
 def read_version() -> str:
@@ -67,6 +80,10 @@ setup(
             'scikit-image>=0.22',
             'matplotlib>=3.7',
             'ruff>=0.6',
+            # `mim train|test|run|search mmmixer`. openmim -> opendatalab -> openxlab >= 0.1 pins setuptools 60.2
+            # (no editable installs); the lower bound makes pip take an openxlab that pins nothing.
+            'openmim>=0.3.9,<0.4',
+            'setuptools>=64,<80',
         ],
     },
     classifiers=[

@@ -25,9 +25,12 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+# No worker processes (the data is small): persistent_workers stays False, which mmpretrain's own tools/train.py would
+# otherwise turn on for every loader (torch refuses it with num_workers=0).
 train_dataloader = dict(
     batch_size=32,
     num_workers=0,
+    persistent_workers=False,
     collate_fn=dict(type='default_collate'),  # one uint8 batch tensor, normalised at once
     dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -35,6 +38,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=120,
     num_workers=0,
+    persistent_workers=False,
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='val', pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),

@@ -21,10 +21,22 @@ def main():
     args = parser.parse_args()
 
     from mmmixer.apis import classify_image
+    from mmmixer.cli.common import load_config, reported_checkpoint_errors, usage_error
+    from mmmixer.cli.config_checks import check_checkpoint_path, check_config_values, reported_bad_input
+    from mmmixer.datasets import why_unreadable
 
-    for rank, (label, name, score) in enumerate(
-        classify_image(args.image, args.config, args.checkpoint, args.device, args.topk, args.cfg_options), 1
-    ):
+    # Bad input is one line and exit code 2, before the model is built.
+    problem = why_unreadable(args.image)
+    if problem:
+        usage_error(f'image {args.image} {problem}; give an image file (JPEG, PNG, ...)')
+    cfg = load_config(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    check_checkpoint_path(args.checkpoint, 'checkpoint')
+    check_config_values(cfg)
+    with reported_checkpoint_errors(), reported_bad_input():
+        ranked = classify_image(args.image, cfg, args.checkpoint, args.device, args.topk)
+    for rank, (label, name, score) in enumerate(ranked, 1):
         print(f'{rank}. {name} (class {label}): {score:.4f}')
 
 

@@ -1,4 +1,4 @@
-"""Whether mmcv's compiled ops are installed, and a clear stop where a config needs them.
+"""Whether mmcv's compiled ops are installed, and a clear error where a config needs them.
 
 ``make setup`` installs mmcv without its compiled ops (``mmcv 2.1.0+lite``, seconds to build instead of
 about 15-20 minutes). The backbone, the converters and the classification path never use them; mmdet's
@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os.path as osp
-import sys
 import warnings
 
 from mmengine.config import Config
@@ -20,6 +19,13 @@ from mmengine.config import Config
 # MultiScaleDeformableAttention is missing and that one "should install mmcv rather than mmcv-lite".
 MISSING_OPS_WARNING = 'Fail to import ``MultiScaleDeformableAttention``'
 SETUP_FULL_HINT = 'run `make setup-full` once (it builds them: about 15-20 minutes on 2 cores, then cached)'
+
+
+class MissingCompiledOpsError(RuntimeError):
+    """A config needs mmcv's compiled ops and the installed mmcv has none; the message says how to get them.
+
+    The command lines print it as their one error line and exit with code 2.
+    """
 
 
 def has_compiled_ops() -> bool:
@@ -44,7 +50,7 @@ def config_needs_compiled_ops(cfg: Config) -> bool:
 
 
 def check_compiled_ops(cfg: Config) -> None:
-    """Without mmcv's compiled ops: stop when ``cfg`` needs them (one line saying how to get them, exit code 2);
+    """Without mmcv's compiled ops: raise :class:`MissingCompiledOpsError` when ``cfg`` needs them;
     otherwise silence mmcv's import-time warning about them, which is noise for a config that does not use them."""
     if has_compiled_ops():
         return
@@ -56,9 +62,7 @@ def check_compiled_ops(cfg: Config) -> None:
     except importlib.metadata.PackageNotFoundError:
         mmcv_build = 'the installed mmcv'
     config_name = osp.basename(cfg.filename) if cfg.filename else 'this config'
-    print(
-        f"error: {config_name} builds mmdet models, which need mmcv's compiled ops (nms, RoIAlign), and "
-        f'{mmcv_build} has none: {SETUP_FULL_HINT}, then run this command again.',
-        file=sys.stderr,
+    raise MissingCompiledOpsError(
+        f"{config_name} builds mmdet models, which need mmcv's compiled ops (nms, RoIAlign), and "
+        f'{mmcv_build} has none: {SETUP_FULL_HINT}, then run this command again.'
     )
-    raise SystemExit(2)

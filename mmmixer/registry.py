@@ -10,6 +10,7 @@ scope is never searched for unprefixed names.
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmmixer', locations=['mmmixer.models'])
@@ -21,4 +22,8 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
 )
 OPTIM_WRAPPERS = Registry(
     'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmmixer', locations=['mmmixer.engine']
+)
+# Data transforms: the checked image loader (mmmixer.datasets) and the ImageNet recipe's (mmmixer.transforms).
+TRANSFORMS = Registry(
+    'transform', parent=MMENGINE_TRANSFORMS, scope='mmmixer', locations=['mmmixer.datasets', 'mmmixer.transforms']
 )

@@ -1,6 +1,36 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
+
+# Programs whose start makes a test slow: another Python (a tool, the CLI, pip), a shell script or torchrun.
+SLOW_PROGRAMS = ('python', 'bash', 'sh', 'torchrun', 'mmmixer', 'make')
+
+
+def _program(args) -> str:
+    first = args if isinstance(args, str | os.PathLike) else next(iter(args), '')
+    return os.path.basename(str(first).split()[0] if isinstance(first, str) else str(first))
+
+
+@pytest.fixture(autouse=True)
+def _subprocesses_only_in_slow_tests(request, monkeypatch):
+    """`slow` means "starts a subprocess or builds a B/16-or-larger model" (`-m "not slow"` is the fast loop): a
+    test that starts a Python process, a shell script or torchrun without the mark fails, naming the command.
+    (Libraries' own short calls, such as mmengine asking `gcc --version`, are not counted.)"""
+    if request.node.get_closest_marker('slow') is not None:
+        return
+    popen = subprocess.Popen
+
+    def refuse_slow_programs(args, *more, **kwargs):
+        program = _program(args)
+        if program.startswith(SLOW_PROGRAMS) or program == os.path.basename(sys.executable):
+            pytest.fail(f'{request.node.nodeid} starts {program!r} but is not marked @pytest.mark.slow')
+        return popen(args, *more, **kwargs)
+
+    monkeypatch.setattr(subprocess, 'Popen', refuse_slow_programs)
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 import contextlib
 import http.server
+import io
 import os
 import subprocess
 import sys
@@ -36,6 +37,17 @@ def run(*args, env=None, timeout=600, check=True):
     if check and result.returncode != 0:
         raise AssertionError(f'{" ".join(command)} failed with {result.returncode}:\n{output[-4000:]}')
     return result.returncode, output
+
+
+def run_main(main, *args) -> tuple[int, str]:
+    """A command's ``main(argv)`` in this process, as its tool runs it: (exit code, stdout + stderr)."""
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        try:
+            result = main([str(arg) for arg in args])
+        except SystemExit as exit_:
+            return (exit_.code if isinstance(exit_.code, int) else 1), output.getvalue()
+    return (result if isinstance(result, int) else 0), output.getvalue()
 
 
 def randomize_(module: torch.nn.Module, std: float = 0.05, seed: int = 1234) -> torch.nn.Module:
@@ -74,7 +86,8 @@ def serve_directory(root) -> Iterator[str]:
             pass
 
     server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for the next poll (0.5 s by default, per served test).
+    thread = threading.Thread(target=server.serve_forever, kwargs=dict(poll_interval=0.02), daemon=True)
     thread.start()
     try:
         yield f'http://127.0.0.1:{server.server_address[1]}'

@@ -1,7 +1,6 @@
 """MlpMixer backbone: parity with timm and mmpretrain, options, errors."""
 
 import copy
-import re
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +97,12 @@ def test_mmpretrain_state_dict_loads_strictly_and_computes_the_same():
 
 
 def test_mmpretrain_key_renames():
+    """Every row of the name table in docs/mmpretrain.md."""
     assert rename_mmpretrain_key('patch_embed.projection.weight') == 'stem.proj.weight'
+    assert rename_mmpretrain_key('patch_embed.norm.weight') == 'stem.norm.weight'
+    assert rename_mmpretrain_key('layers.2.ln1.weight') == 'blocks.2.norm1.weight'
+    assert rename_mmpretrain_key('layers.4.token_mix.layers.1.weight') == 'blocks.4.mlp_tokens.fc2.weight'
+    assert rename_mmpretrain_key('layers.5.channel_mix.layers.0.0.weight') == 'blocks.5.mlp_channels.fc1.weight'
     assert rename_mmpretrain_key('layers.11.token_mix.layers.0.0.bias') == 'blocks.11.mlp_tokens.fc1.bias'
     assert rename_mmpretrain_key('layers.3.channel_mix.layers.1.weight') == 'blocks.3.mlp_channels.fc2.weight'
     assert rename_mmpretrain_key('layers.0.ln2.weight') == 'blocks.0.norm2.weight'
@@ -125,7 +129,8 @@ def test_builds_by_prefixed_name_from_other_scopes(scope):
 )
 def test_parameter_counts_match_the_paper(arch, patch, params):
     """vit_jax pins B/16 at 59,880,472 and L/16 at 208,196,168 with a 1000-class head."""
-    model = MlpMixer(arch=arch, patch_size=patch)
+    with torch.device('meta'):  # shapes only: no memory, no initialisation
+        model = MlpMixer(arch=arch, patch_size=patch)
     assert sum(p.numel() for p in model.parameters()) == params
 
 
@@ -229,8 +234,9 @@ def test_image_classifier_with_either_layout():
 
 
 # ----------------------------------------------------------------------------- training options
-def test_drop_path_rate_is_the_same_on_every_block_like_the_references():
-    """timm's and mmpretrain's MlpMixer (and big_vision's) give every block the configured rate."""
+def test_drop_path_rate_defaults_to_timms_and_mmpretrains_uniform_rate():
+    """timm's and mmpretrain's MlpMixer give every block the configured rate, and so does ours by default (the
+    paper's code ramps it instead: ``drop_path_mode='linear'``, checked against big_vision in test_recipe.py)."""
     from mmpretrain.models import MlpMixer as MmpretrainMlpMixer
     from timm.models.mlp_mixer import MlpMixer as TimmMlpMixer
 
@@ -269,9 +275,16 @@ def test_drop_path_keeps_the_expected_value():
 
 
 def test_full_model_trains_with_drop_path_rate_one():
+    """Every residual branch dropped: the backbone is the stem and the final norm; a step is finite and moves
+    only those, and the blocks get zero gradients (not NaN)."""
     model = tiny_mixer(drop_path_rate=1.0).train()
+    stem_before = model.stem.proj.weight.detach().clone()
     (features,) = model(torch.randn(2, 3, 32, 32))
-    assert torch.isfinite(features).all()
+    features.square().mean().backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+    assert all(not p.grad.any() for p in model.blocks.parameters())
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    assert not torch.equal(model.stem.proj.weight, stem_before)
 
 
 def test_frozen_stages_freeze_and_stay_in_eval():
@@ -345,6 +358,10 @@ def test_unsupported_options_are_clear_errors():
         tiny_mixer(out_type='nchw')
     with pytest.raises(ValueError, match='layer_cfgs has 2 entries'):
         tiny_mixer(layer_cfgs=[{}, {}])
+    with pytest.raises(ValueError, match=r"layer_cfgs\[0\] sets \['embed_dims', 'num_tokens'\], which the"):
+        tiny_mixer(layer_cfgs=dict(num_tokens=4, embed_dims=8))
+    with pytest.raises(ValueError, match=r"layer_cfgs\[2\] sets \['num_tokens'\]"):
+        tiny_mixer(layer_cfgs=[{}, {}, dict(num_tokens=4)])
 
 
 @pytest.mark.parametrize('name', ['s32', 's16', 'b32', 'b16', 'l32', 'l16', 'h14'])
@@ -541,6 +558,7 @@ def big_vision_sigmoid_xent(logits: torch.Tensor, labels: torch.Tensor) -> torch
     return -per_class.sum(-1).mean()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', ['mixer-b16_in1k.py', 'mixer-l16_in1k.py'])
 def test_recipe_loss_is_big_visions_sigmoid_xent_on_mixup_targets(config):
     from mmengine.config import Config
@@ -617,12 +635,3 @@ def test_mmpretrains_own_mixer_configs_run_with_only_the_type_changed(config):
         expected = theirs.eval()(images, mode='tensor')
         actual = ours.eval()(images, mode='tensor')
     assert (actual - expected).abs().max() <= 1e-4 * expected.abs().max()
-
-
-def test_readme_name_table_matches_the_checkpoint_renames():
-    """README's mmpretrain -> mmmixer name table is what loading mmpretrain checkpoints applies."""
-    readme = (REPO / 'README.md').read_text()
-    rows = re.findall(r'^\| `([\w.]+)` \| `([\w.]+)` \|$', readme, flags=re.MULTILINE)
-    assert len(rows) >= 9
-    for theirs, ours in rows:
-        assert rename_mmpretrain_key(theirs.replace('N', '3') + '.weight') == ours.replace('N', '3') + '.weight'

@@ -8,9 +8,10 @@ from PIL import Image
 
 from mmmixer.benchmark import forward_flops_per_image, peak_memory_bytes
 from mmmixer.dataset_writers import prepare_digits
-from tests.helpers import randomize_, run
+from tests.helpers import randomize_, run, run_main
 
 
+@pytest.mark.slow
 def test_benchmark_smoke_prints_a_table_and_writes_json(tmp_path):
     out = tmp_path / 'bench.json'
     _, output = run(
@@ -23,7 +24,8 @@ def test_benchmark_smoke_prints_a_table_and_writes_json(tmp_path):
     assert 'mmmixer config-step: ' in output and 'the throughput of the bare mmmixer step' in output
     report = json.loads(out.read_text())
     assert set(report['matmul_gflops']) == {'inference', 'train'} and min(report['matmul_gflops'].values()) > 0
-    assert report['pipeline_images_per_second'] > 0
+    assert report['test_pipeline_images_per_second'] > 0 and report['train_pipeline_images_per_second'] > 0
+    assert 'train pipeline (decode + inception crop + flip + RandAugment, 2 workers)' in output
     assert set(report['detection_cost']['forward_seconds']) == {'window', 'bilinear_global'}
     assert 'backbone forward at 256x256' in output
     assert {(r['implementation'], r['mode']) for r in report['results']} == {
@@ -55,20 +57,19 @@ def test_forward_flops_match_the_published_count():
 
 
 def test_vis_token_mixing_draws_the_units(tmp_path):
+    from mmmixer.cli.vis_token_mixing import main
     from mmmixer.models import MlpMixer
 
     model = randomize_(MlpMixer(arch=dict(embed_dims=16, num_layers=2, tokens_mlp_dims=8, channels_mlp_dims=32)))
     checkpoint = tmp_path / 'model.pth'
     torch.save({'state_dict': {f'backbone.{k}': v for k, v in model.state_dict().items()}}, checkpoint)
     png = tmp_path / 'units.png'
-    _, output = run('tools/visualizations/vis_token_mixing.py', checkpoint, '--out', png, '--block', 1)
-    assert 'wrote' in output
+    code, output = run_main(main, checkpoint, '--out', png, '--block', 1)
+    assert code == 0 and f'wrote {png}' in output
     with Image.open(png) as image:
         assert image.format == 'PNG' and image.width > 400
-    code, output = run(
-        'tools/visualizations/vis_token_mixing.py', checkpoint, '--out', tmp_path / 'x.png', '--block', 5, check=False
-    )
-    assert code != 0 and 'no token-mixing weights for block 5' in output and 'Traceback' not in output
+    code, output = run_main(main, checkpoint, '--out', tmp_path / 'x.png', '--block', 5)
+    assert code == 2 and 'no token-mixing weights for block 5' in output and 'Traceback' not in output
     assert not (tmp_path / 'x.png').exists()
 
 

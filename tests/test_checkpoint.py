@@ -1,11 +1,13 @@
 """Safe checkpoint loading: what the allow-list lets through, what it refuses, on every path mmengine offers."""
 
+import contextlib
 import io
 import os
 import pickle
 import re
 import sys
 import types
+import zipfile
 
 import numpy as np
 import pytest
@@ -148,15 +150,66 @@ def test_an_npz_renamed_pth_is_named_as_such(tmp_path):
         load_checkpoint_safely(tmp_path / 'weights.pth')
 
 
-def test_truncated_and_missing_files(tmp_path):
+def saved_bytes(obj, legacy: bool = False) -> bytes:
     buffer = io.BytesIO()
-    torch.save({'w': torch.ones(100)}, buffer)
-    (tmp_path / 'cut.pth').write_bytes(buffer.getvalue()[:200])
-    with pytest.raises(CheckpointError, match='truncated or corrupt') as error:
-        load_checkpoint_safely(tmp_path / 'cut.pth')
+    torch.save(obj, buffer, _use_new_zipfile_serialization=not legacy)
+    return buffer.getvalue()
+
+
+def with_member_damaged(checkpoint: bytes, suffix: str, damage) -> bytes:
+    """The zip checkpoint with the member whose name ends in ``suffix`` replaced by ``damage(its bytes)``."""
+    source, out = zipfile.ZipFile(io.BytesIO(checkpoint)), io.BytesIO()
+    with zipfile.ZipFile(out, 'w', zipfile.ZIP_STORED) as damaged:
+        for name in source.namelist():
+            data = source.read(name)
+            damaged.writestr(name, damage(data) if name.endswith(suffix) else data)
+    return out.getvalue()
+
+
+DAMAGED_FILES = {
+    'truncated': lambda: saved_bytes({'w': torch.ones(100)})[:200],
+    'truncated legacy format': lambda: saved_bytes({'w': torch.ones(100)}, legacy=True)[:300],
+    'zero bytes': lambda: b'',
+    'zip with a short tensor member': lambda: with_member_damaged(
+        saved_bytes({'w': torch.ones(100)}), 'data/0', lambda data: data[: len(data) // 2]
+    ),
+    'zip with a garbage pickle member': lambda: with_member_damaged(
+        saved_bytes({'w': torch.ones(100)}), 'data.pkl', lambda data: data[:2] + b'}q\x00(X\x01\x00\x00\x00ah\x05'
+    ),
+}
+
+
+@pytest.mark.parametrize('kind', DAMAGED_FILES)
+def test_a_damaged_file_is_named_as_such_not_unsafe(tmp_path, kind):
+    path = tmp_path / 'damaged.pth'
+    path.write_bytes(DAMAGED_FILES[kind]())
+    with pytest.raises(CheckpointError, match='truncated or corrupt|it looks like an empty file') as error:
+        load_checkpoint_safely(path)
     assert not isinstance(error.value, UnsafeCheckpointError)
-    with pytest.raises(FileNotFoundError):
+    assert str(path) in str(error.value)
+
+
+def test_a_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope.pth does not exist'):
         load_checkpoint_safely(tmp_path / 'nope.pth')
+
+
+def test_a_bug_in_code_run_during_the_load_is_not_reported_as_a_damaged_file(tmp_path, monkeypatch):
+    """Only what torch's reader raises means a damaged file; a KeyError or TypeError from our code (here, a
+    broken allow-list) must surface as itself."""
+    import mmmixer.checkpoint.safe_load as safe_load
+
+    path = tmp_path / 'good.pth'
+    path.write_bytes(saved_bytes({'w': torch.ones(2)}))
+
+    @contextlib.contextmanager
+    def broken_allow_list(extra_globals=()):
+        raise KeyError('a bug of ours')
+        yield
+
+    monkeypatch.setattr(safe_load, 'allow_listed', broken_allow_list)
+    with pytest.raises(KeyError, match='a bug of ours'):
+        load_checkpoint_safely(path)
 
 
 @pytest.mark.parametrize('tail', [b'hello world', b'\x00' * 40, b'}q\x00(X\x01\x00\x00\x00ah\x05'])

@@ -90,6 +90,18 @@ def test_which_configs_need_compiled_ops():
     assert config_needs_compiled_ops(by_import)
 
 
+def test_a_detection_config_without_compiled_ops_raises_and_never_exits(monkeypatch):
+    """Library code raises (a notebook importing mmmixer must survive); the command lines print it (slow test below)."""
+    import mmmixer.compiled_ops as compiled_ops
+
+    monkeypatch.setattr(compiled_ops, 'has_compiled_ops', lambda: False)
+    detector = Config.fromfile(str(REPO / 'configs/detection/retinanet_mixer-demo_pyramid_digits.py'))
+    with pytest.raises(compiled_ops.MissingCompiledOpsError, match=r"retinanet_mixer-demo_pyramid_digits.py builds "
+                       r"mmdet models, which need mmcv's compiled ops .* run `make setup-full` once"):  # fmt: skip
+        compiled_ops.check_compiled_ops(detector)
+    compiled_ops.check_compiled_ops(Config.fromfile(str(REPO / 'configs/mixer-demo_digits.py')))  # no error
+
+
 def test_make_test_runs_with_mmcv_compiled_ops():
     """`make test` depends on `make setup-full`: the detection tests in this suite need the ops."""
     assert has_compiled_ops(), "mmcv's compiled ops do not load here; `make setup-full` installs them"

@@ -1,10 +1,11 @@
 """Weight converters: formats, proof of equality, round trips, and bad input."""
 
 import argparse
+import contextlib
+import io
 import os
 import subprocess
 import sys
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -168,18 +169,8 @@ def test_the_gelu_choice_matters_for_google_weights():
 
 # ----------------------------------------------------------------------------- bad input (CLI)
 def convert_cli(tool: str, *args):
-    result = subprocess.run(
-        [sys.executable, f'tools/model_converters/{tool}', *map(str, args), '--no-progress'],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return result.returncode, result.stdout, result.stderr
-
-
-def convert_main(capsys, tool: str, *args):
-    """The command line's main() in this process (no interpreter start-up): (exit code, stdout, stderr)."""
+    """The command line's main() in this process, as ``tools/model_converters/TOOL ARGS`` runs it (the tools are
+    one-line wrappers: tests/test_front_door.py); (exit code, stdout, stderr)."""
     from mmmixer.cli.convert import to_mmmixer_main, to_timm_main
 
     argv = [*map(str, args), '--no-progress']
@@ -188,10 +179,13 @@ def convert_main(capsys, tool: str, *args):
         'jax_to_mmmixer.py': lambda: to_mmmixer_main('Google', argv),
         'mmmixer_to_timm.py': lambda: to_timm_main(argv),
     }
-    capsys.readouterr()
-    code = mains[tool]()
-    stdout, stderr = capsys.readouterr()
-    return code, stdout, stderr
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            code = mains[tool]()
+        except SystemExit as exit_:
+            code = exit_.code
+    return code, stdout.getvalue(), stderr.getvalue()
 
 
 def assert_one_line_error(code, stderr, *fragments):
@@ -202,10 +196,14 @@ def assert_one_line_error(code, stderr, *fragments):
         assert fragment in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_cli_converts_and_prints_the_inferred_arch(tmp_path):
     src = tmp_path / 'm.pth'
     torch.save(tiny_timm().state_dict(), src)
-    code, stdout, stderr = convert_cli('timm_to_mmmixer.py', src, tmp_path / 'out.pth', '--verify')
+    tool = 'tools/model_converters/timm_to_mmmixer.py'
+    command = [sys.executable, tool, src, tmp_path / 'out.pth', '--verify', '--no-progress']
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    code, stdout, stderr = result.returncode, result.stdout, result.stderr
     assert code == 0, stderr
     assert 'patch 8, grid 4x4' in stdout and '10-class head' in stdout and 'verify: max |logits difference|' in stdout
 
@@ -321,13 +319,11 @@ def timm_training_checkpoint(model: torch.nn.Module, ema: torch.nn.Module) -> di
 
 
 @pytest.mark.parametrize('name', ['model_best.pth.tar', 'checkpoint-3.pth'])
-def test_a_timm_training_checkpoint_converts(tmp_path, name, capsys):
+def test_a_timm_training_checkpoint_converts(tmp_path, name):
     model, ema = tiny_timm(), randomize_(tiny_timm(), seed=7)
     src, dst = tmp_path / name, tmp_path / 'out.pth'
     torch.save(timm_training_checkpoint(model, ema), src)
-    # The command line itself for timm's own file name; its main() in-process for the other.
-    convert = convert_cli if name.endswith('.pth.tar') else partial(convert_main, capsys)
-    code, stdout, stderr = convert('timm_to_mmmixer.py', src, dst, '--verify')
+    code, stdout, stderr = convert_cli('timm_to_mmmixer.py', src, dst, '--verify')
     assert code == 0, stderr
     assert 'verify: max |logits difference|' in stdout
     converted = torch.load(dst, weights_only=True)['state_dict']
@@ -346,24 +342,24 @@ def test_a_timm_training_checkpoint_converts(tmp_path, name, capsys):
         (b'Mixer-B/16 weights: see the release page\n', 'text'),
     ],
 )
-def test_a_file_that_is_no_checkpoint(tmp_path, content, looks_like, capsys):
+def test_a_file_that_is_no_checkpoint(tmp_path, content, looks_like):
     src, dst = tmp_path / 'mixer.pth', tmp_path / 'out.pth'
     src.write_bytes(content)
-    code, _, stderr = convert_main(capsys, 'timm_to_mmmixer.py', src, dst)
+    code, _, stderr = convert_cli('timm_to_mmmixer.py', src, dst)
     assert_one_line_error(code, stderr, f'{src} is not a PyTorch checkpoint: it looks like {looks_like}')
     assert 'could run code' not in stderr and not dst.exists()
 
 
-def test_an_npy_renamed_npz(tmp_path, capsys):
+def test_an_npy_renamed_npz(tmp_path):
     np.save(tmp_path / 'Mixer-B_16.npy', np.ones((2, 2), dtype=np.float32))
     src, dst = tmp_path / 'Mixer-B_16.npz', tmp_path / 'out.pth'
     os.replace(tmp_path / 'Mixer-B_16.npy', src)
-    code, _, stderr = convert_main(capsys, 'jax_to_mmmixer.py', src, dst)
+    code, _, stderr = convert_cli('jax_to_mmmixer.py', src, dst)
     assert_one_line_error(code, stderr, f'{src} is not a .npz archive', 'a single NumPy array (.npy)')
     assert not dst.exists()
 
 
-def test_a_corrupt_npz_member(tmp_path, capsys):
+def test_a_corrupt_npz_member(tmp_path):
     good = google_npz(tiny_timm().state_dict(), tmp_path / 'good.npz')
     data = bytearray(good.read_bytes())
     # Inside the data of a 16x64 float32 kernel (stored uncompressed): its zip CRC no longer matches.
@@ -371,12 +367,12 @@ def test_a_corrupt_npz_member(tmp_path, capsys):
     data[member + 1000 : member + 1010] = b'\xff' * 10
     bad = tmp_path / 'bad.npz'
     bad.write_bytes(bytes(data))
-    code, _, stderr = convert_main(capsys, 'jax_to_mmmixer.py', bad, tmp_path / 'out.pth')
+    code, _, stderr = convert_cli('jax_to_mmmixer.py', bad, tmp_path / 'out.pth')
     assert_one_line_error(code, stderr, f'{bad}: member', 'cannot be read')
     assert not (tmp_path / 'out.pth').exists()
 
 
-def test_an_mmpretrain_vit_is_not_a_mixer(tmp_path, capsys):
+def test_an_mmpretrain_vit_is_not_a_mixer(tmp_path):
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
 
@@ -397,7 +393,7 @@ def test_an_mmpretrain_vit_is_not_a_mixer(tmp_path, capsys):
     src, dst = tmp_path / 'vit-tiny.pth', tmp_path / 'out.pth'
     torch.save({'meta': {'epoch': 1}, 'state_dict': vit.state_dict()}, src)
     for tool in ('timm_to_mmmixer.py', 'mmmixer_to_timm.py'):
-        code, _, stderr = convert_main(capsys, tool, src, dst)
+        code, _, stderr = convert_cli(tool, src, dst)
         assert_one_line_error(
             code, stderr, 'not an MLP-Mixer checkpoint', 'blocks.0.mlp_tokens.fc1.weight', 'backbone.'
         )
@@ -405,13 +401,11 @@ def test_an_mmpretrain_vit_is_not_a_mixer(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------- GELU of Google weights, to timm
-def test_google_weights_to_timm_verify_with_tanh_gelu_and_say_how_to_run_them(tmp_path, capsys):
+def test_google_weights_to_timm_verify_with_tanh_gelu_and_say_how_to_run_them(tmp_path):
     state = tiny_timm().state_dict()
     npz = google_npz(state, tmp_path / 'Mixer-B_16.npz')
     to_mmmixer(str(npz), str(tmp_path / 'mm.pth'), log=quiet)
-    code, stdout, stderr = convert_main(
-        capsys, 'mmmixer_to_timm.py', tmp_path / 'mm.pth', tmp_path / 'timm.pth', '--verify'
-    )
+    code, stdout, stderr = convert_cli('mmmixer_to_timm.py', tmp_path / 'mm.pth', tmp_path / 'timm.pth', '--verify')
     assert code == 0, stderr
     assert 'verify: max |logits difference| vs timm MlpMixer with tanh-approximated GELU' in stdout
     # The note's code, run as a timm user would, computes the JAX function: the mmmixer model its meta describes.
@@ -432,7 +426,7 @@ def test_google_weights_to_timm_verify_with_tanh_gelu_and_say_how_to_run_them(tm
         assert (timm_model(images) - jax_function(images, mode='tensor')).abs().max() < 1e-5
 
 
-def test_a_meta_with_an_unknown_gelu_is_refused(tmp_path, capsys):
+def test_a_meta_with_an_unknown_gelu_is_refused(tmp_path):
     torch.save(tiny_timm().state_dict(), tmp_path / 'm.pth')
     to_mmmixer(str(tmp_path / 'm.pth'), str(tmp_path / 'mm.pth'), log=quiet)
     checkpoint = torch.load(tmp_path / 'mm.pth', weights_only=True)

@@ -9,8 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
+from mmmixer.cli.demo_det import main as demo_det_main
 from mmmixer.models import MixerPyramidNeck, MlpMixer, resize_token_mixing
-from tests.helpers import randomize_, run
+from tests.helpers import randomize_, run, run_main
 
 REPO = Path(__file__).resolve().parents[1]
 DETECTION_CONFIGS = sorted((REPO / 'configs/detection').glob('*_coco.py'))
@@ -25,8 +26,8 @@ def mixer(**kwargs) -> MlpMixer:
 
 # ----------------------------------------------------------------------------- windows
 def test_window_equals_global_at_the_pretrained_size():
-    model = mixer(arch='b', img_size=224)
-    windowed = MlpMixer(arch='b', img_size=224, patch_size=16, token_mixing='window').eval()
+    model = mixer(img_size=224)  # the pretrained 14x14-token grid (B/16's), with a tiny width
+    windowed = MlpMixer(arch=TINY, img_size=224, patch_size=16, token_mixing='window').eval()
     windowed.load_state_dict(model.state_dict())
     images = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
@@ -63,12 +64,12 @@ def test_global_mode_rejects_other_sizes():
 
 # ----------------------------------------------------------------------------- resized weights
 def test_block_diagonal_resize_equals_window_at_twice_the_size():
-    small = mixer(arch='b', img_size=224)
+    small = mixer(img_size=224)  # B/16's 14x14-token grid, with a tiny width
     state = resize_token_mixing(small.state_dict(), (14, 14), (28, 28), 'block_diagonal')
-    wide_arch = dict(embed_dims=768, num_layers=12, tokens_mlp_dims=384 * 4, channels_mlp_dims=3072)
+    wide_arch = {**TINY, 'tokens_mlp_dims': TINY['tokens_mlp_dims'] * 4}
     resized = MlpMixer(arch=wide_arch, img_size=448, patch_size=16).eval()
     resized.load_state_dict(state, strict=True)
-    windowed = MlpMixer(arch='b', img_size=224, patch_size=16, token_mixing='window').eval()
+    windowed = MlpMixer(arch=TINY, img_size=224, patch_size=16, token_mixing='window').eval()
     windowed.load_state_dict(small.state_dict())
     images = torch.randn(1, 3, 448, 448)
     with torch.no_grad():
@@ -165,7 +166,9 @@ def test_detection_configs_build_under_mmdet(config):
 
     cfg = Config.fromfile(config)
     assert cfg.default_scope == 'mmdet'
+    assert cfg.model.backbone.arch == 'b' and cfg.model.neck.in_channels == 768
     cfg.model.backbone.init_cfg = None
+    cfg.model.backbone.arch, cfg.model.neck.in_channels = TINY, TINY['embed_dims']  # the wiring, not B/16's size
     detector = build_model_from_config(cfg)
     assert isinstance(detector.backbone, MlpMixer) and detector.backbone.token_mixing == 'window'
     assert isinstance(detector.neck, MixerPyramidNeck)
@@ -414,8 +417,8 @@ def test_detector_adapts_a_classification_checkpoint_of_another_grid_bilinearly(
 def test_detection_demo_refuses_a_checkpoint_that_is_not_a_mixer(tmp_path):
     resnet_like = tmp_path / 'resnet.pth'
     torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(8, 3, 7, 7)}}, resnet_like)
-    code, output = run('tools/run_demo_det.py', '--pretrained', resnet_like, '--work-dir', tmp_path / 'work',
-        '--data-dir', tmp_path / 'data', check=False)  # fmt: skip
+    code, output = run_main(demo_det_main, '--pretrained', resnet_like, '--work-dir', tmp_path / 'work',
+        '--data-dir', tmp_path / 'data')  # fmt: skip
     assert code == 2, output
     assert f'{resnet_like} is not a Mixer classification checkpoint' in output and 'Traceback' not in output
     assert not (tmp_path / 'data').exists() and not (tmp_path / 'work').exists()
@@ -423,8 +426,8 @@ def test_detection_demo_refuses_a_checkpoint_that_is_not_a_mixer(tmp_path):
 
 def test_detection_demo_stops_at_once_on_a_missing_checkpoint(tmp_path):
     # A mistyped --pretrained used to start the classification demo into the typo's folder.
-    code, output = run('tools/run_demo_det.py', '--pretrained', tmp_path / 'mixr.pth', '--work-dir', tmp_path / 'work',
-        '--data-dir', tmp_path / 'data', check=False)  # fmt: skip
+    code, output = run_main(demo_det_main, '--pretrained', tmp_path / 'mixr.pth', '--work-dir',
+        tmp_path / 'work', '--data-dir', tmp_path / 'data')  # fmt: skip
     assert code == 2 and 'Traceback' not in output, output
     assert f'error: checkpoint {tmp_path / "mixr.pth"} does not exist; run `mmmixer demo`' in output
     assert sorted(p.name for p in tmp_path.iterdir()) == []
@@ -446,7 +449,7 @@ def another_models_backbone(kind: str) -> dict:
     if kind == 'timm vit':  # shares blocks.N.norm1/norm2 and norm with the Mixer
         import timm
 
-        return timm.create_model('vit_tiny_patch16_224', pretrained=False, num_classes=0).state_dict()
+        return timm.create_model('vit_tiny_patch16_224', pretrained=False, num_classes=0, depth=2).state_dict()
     # mmpretrain's ViT: its patch_embed.projection and layers.N.ln1 are renamed like mmpretrain's Mixer's
     return {'patch_embed.projection.weight': torch.zeros(64, 3, 4, 4), 'layers.0.ln1.weight': torch.ones(64),
         'layers.0.attn.qkv.weight': torch.zeros(192, 64), 'ln1.weight': torch.ones(64)}  # fmt: skip

@@ -38,7 +38,8 @@ def ours(config: str, path: Path) -> torch.Tensor:
 @pytest.mark.parametrize('photo', sample_photos(), ids=lambda p: p.name)
 def test_matches_timm_eval_transform(config, photo):
     model_name = 'mixer_b16_224' if 'b16' in config else 'mixer_l16_224'
-    data_config = resolve_data_config({}, model=timm.create_model(model_name, pretrained=False))
+    # The weights' own eval settings (timm's pretrained_cfg), without building a B/16 or L/16 model.
+    data_config = resolve_data_config({}, pretrained_cfg=timm.models.get_pretrained_cfg(model_name).to_dict())
     assert data_config['interpolation'] == 'bicubic' and data_config['crop_pct'] == 0.875
     expected = create_transform(**data_config)(Image.open(photo).convert('RGB'))
     actual = ours(config, photo)

@@ -12,7 +12,7 @@ from torch import nn
 
 from mmmixer.runtime.dataloader_shutdown import close_dataloader_workers
 from mmmixer.runtime.fast_training import compile_in_place, use_amp, use_fused_optimizer
-from tests.helpers import REPO, TINY_DEMO_MODEL, run
+from tests.helpers import REPO, TINY_DEMO_MODEL, run, run_main
 
 B16_CONFIG = REPO / 'configs/mixer-b16_in1k.py'
 DEMO_CONFIG = REPO / 'configs/mixer-demo_digits.py'
@@ -214,10 +214,10 @@ def test_train_compile_switch_writes_a_checkpoint_an_eager_model_loads(tmp_path,
     assert 'accuracy/top1' in output
 
 
-def test_amp_float16_on_cpu_is_one_clear_line(tmp_path, digits_dir):
-    code, output = run(
-        'tools/train.py', DEMO_CONFIG, '--work-dir', tmp_path, '--amp', '--amp-dtype', 'float16', check=False
-    )
+def test_amp_float16_on_cpu_is_one_clear_line(tmp_path):
+    from mmmixer.cli.train import main
+
+    code, output = run_main(main, DEMO_CONFIG, '--work-dir', tmp_path, '--amp', '--amp-dtype', 'float16')
     assert code == 2
     assert output.strip() == (
         'error: float16 mixed precision needs a GPU (its loss scaler is CUDA-only in mmengine); '

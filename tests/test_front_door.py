@@ -24,11 +24,17 @@ def front_door(capsys, *args) -> tuple[int, str, str]:
     return code, stdout, stderr
 
 
-def test_help_lists_every_command():
-    result = subprocess.run([sys.executable, '-m', 'mmmixer', '--help'], capture_output=True, text=True, cwd=REPO)
-    assert result.returncode == 0, result.stderr
+def test_help_lists_every_command(capsys):
+    code, stdout, stderr = front_door(capsys, '--help')
+    assert code == 0, stderr
     for name, command in COMMANDS.items():
-        assert f'  {name}' in result.stdout and command.summary in result.stdout
+        assert f'  {name}' in stdout and command.summary in stdout
+
+
+@pytest.mark.slow
+def test_python_dash_m_mmmixer_is_the_front_door():
+    result = subprocess.run([sys.executable, '-m', 'mmmixer', '--help'], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0 and result.stdout.startswith('usage: mmmixer'), result.stderr
 
 
 @pytest.mark.parametrize('name', COMMANDS)

@@ -15,8 +15,8 @@ import pytest
 from mmmixer.cli.main import COMMANDS
 from tests.helpers import REPO, TINY_DEMO_MODEL
 
-# What a build reads (setup.py, the package, the configs it copies in).
-SOURCES = ['setup.py', 'pyproject.toml', 'README.md', 'MANIFEST.in', 'mmmixer', 'configs']
+# What a build reads (setup.py, the package, the configs, tools and model index it copies into mmmixer/.mim).
+SOURCES = ['setup.py', 'pyproject.toml', 'README.md', 'MANIFEST.in', 'mmmixer', 'configs', 'tools', 'model-index.yml']
 
 
 @pytest.fixture(scope='module')

@@ -11,7 +11,7 @@
 #   later replaces it as the same distribution (never two distributions owning the `mmcv/` directory).
 # full: mmcv with its compiled ops (nms, RoIAlign, ...), which mmdet's models import; about 15-20 minutes on
 #   2 cores. mmcv 2.1.0 ships only an sdist; building it against torch 2.14 needs three things that a plain
-#   `pip install mmcv` does not do (REFERENCE §6):
+#   `pip install mmcv` does not do:
 #   * torch already installed and no build isolation (setup.py imports torch);
 #   * setuptools < 80 (setup.py imports pkg_resources);
 #   * -std=c++20 instead of the hard-coded -std=c++17 (torch >= 2.14 headers refuse C++17).

@@ -1,4 +1,5 @@
-"""Throughput of a config's test pipeline (decode + resize + crop) in DataLoader workers."""
+"""Throughput of a config's data pipeline (the test one: decode + resize + crop; or the train one) in DataLoader
+workers."""
 
 from __future__ import annotations
 
@@ -25,15 +26,17 @@ class _PipelineDataset(torch.utils.data.Dataset):
         return self.pipeline(dict(img_path=self.paths[index]))['inputs']
 
 
-def pipeline_throughput(config: str, num_images: int = 64, workers: int = 2, size=(375, 500)) -> float:
-    """Images/s of a config's test pipeline (decode + resize + crop) on JPEGs of ImageNet's typical size."""
+def pipeline_throughput(
+    config: str, num_images: int = 64, workers: int = 2, size=(375, 500), split: str = 'test'
+) -> float:
+    """Images/s of a config's ``split`` pipeline ('test' or 'train') on JPEGs of ImageNet's typical size."""
     import tempfile
 
     import numpy as np
     from mmengine.config import Config
     from PIL import Image
 
-    pipeline = Config.fromfile(config).test_dataloader.dataset.pipeline
+    pipeline = Config.fromfile(config)[f'{split}_dataloader'].dataset.pipeline
     with tempfile.TemporaryDirectory() as folder:
         rng = np.random.default_rng(0)
         paths = []

@@ -18,7 +18,9 @@ import os
 import pickle
 import re
 import struct
+import sys
 import threading
+import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -110,6 +112,8 @@ def load_checkpoint_safely(
     filename = os.path.expanduser(os.fspath(filename))
     name = source or filename
     if file is None:
+        if os.path.isdir(filename):
+            raise CheckpointError(f'checkpoint {filename} is a directory; name a checkpoint file in it (.pth)')
         if not os.path.isfile(filename):
             raise FileNotFoundError(f'checkpoint {filename} does not exist')
         with open(filename, 'rb') as opened:
@@ -139,11 +143,45 @@ def load_checkpoint_safely(
         raise CheckpointError(
             f'{name} is not a readable checkpoint ({_short(error)}); it may be truncated or corrupt'
         ) from None
-    # Damaged files fail in many places (zip reader, unpickler memo, storage sizes): each means the same.
-    except (EOFError, RuntimeError, OSError, ValueError, KeyError, IndexError, TypeError, struct.error) as error:
+    except READ_ERRORS as error:
+        if not _raised_reading_the_file(error, file):
+            raise  # a bug in code that runs during the load (ours or a caller's), not a damaged file
         raise CheckpointError(
             f'{name} is not a readable checkpoint ({_short(error)}); it may be truncated or corrupt'
         ) from None
+
+
+# What torch's reader raises on a damaged file, found by loading truncated and bit-flipped checkpoints (both
+# formats, from files and from memory) and zips with a damaged member: the zip reader (OSError EINVAL seeking past
+# the end of a cut file; RuntimeError: no central directory, a short record), seeks and decodes (ValueError,
+# UnicodeDecodeError), the unpickler (EOFError; KeyError from its memo, IndexError from its stack, TypeError from a
+# call with garbage arguments), the legacy format (struct.error, AssertionError).
+READ_ERRORS = (
+    OSError,
+    EOFError,
+    RuntimeError,
+    ValueError,
+    struct.error,
+    KeyError,
+    IndexError,
+    TypeError,
+    AssertionError,
+)
+_TORCH_PACKAGE = os.path.dirname(torch.__file__) + os.sep
+
+
+def _raised_reading_the_file(error: BaseException, file: IO[bytes] | None) -> bool:
+    """Whether ``error`` was raised by torch's own reader, or by the I/O of the ``file`` it reads (e.g. seeking
+    past the end of a cut file through a progress wrapper): then the bytes are at fault. An error raised anywhere
+    else (our code, a caller's) is a bug and must not read as a damaged file."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return False
+    where = frames[-1].filename
+    if where.startswith(_TORCH_PACKAGE):
+        return True
+    file_module = sys.modules.get(type(file).__module__) if file is not None else None
+    return isinstance(error, OSError) and where == getattr(file_module, '__file__', None)
 
 
 def _check_looks_like_a_checkpoint(file: IO[bytes], name: str) -> bytes:

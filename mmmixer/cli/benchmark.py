@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
         action='store_true',
         help="training steps use torch's foreach AdamW (model-sized temporaries) instead of the fused one",
     )
-    parser.add_argument('--pipeline', action='store_true', help='also time the ImageNet eval pipeline, 2 workers')
+    parser.add_argument('--pipeline', action='store_true', help='also time the ImageNet train and eval pipelines, 2 workers')
     parser.add_argument(
         '--detection-cost',
         action='store_true',
@@ -85,16 +85,21 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     )
     report = run_benchmark(settings)
     if args.pipeline:
-        report['pipeline_images_per_second'] = pipeline_throughput(
-            own_config('mixer-b16_in1k.py'), num_images=16 if args.smoke else 128
-        )
+        for split in ('train', 'test'):
+            report[f'{split}_pipeline_images_per_second'] = pipeline_throughput(
+                own_config('mixer-b16_in1k.py'), num_images=16 if args.smoke else 128, split=split
+            )
     if args.detection_cost:
         report['detection_cost'] = detection_backbone_cost(
             settings.variant, size=256 if args.smoke else 1024, repeats=1 if args.smoke else 3, threads=args.threads
         )
     print(format_table(report))
-    if 'pipeline_images_per_second' in report:
-        print(f'eval pipeline (decode + resize + crop, 2 workers): {report["pipeline_images_per_second"]:.1f} img/s')
+    if 'test_pipeline_images_per_second' in report:
+        print(f'eval pipeline (decode + resize + crop, 2 workers): {report["test_pipeline_images_per_second"]:.1f} img/s')
+        print(
+            'train pipeline (decode + inception crop + flip + RandAugment, 2 workers): '
+            f'{report["train_pipeline_images_per_second"]:.1f} img/s'
+        )
     if 'detection_cost' in report:
         cost = report['detection_cost']
         times = ', '.join(f'{name} {seconds:.2f} s' for name, seconds in cost['forward_seconds'].items())

@@ -6,23 +6,16 @@ import argparse
 import contextlib
 import os
 import os.path as osp
-import sys
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 from mmengine.config import Config, DictAction
 
+from mmmixer.cli.usage import usage_error  # noqa: F401 (the command lines import it from here)
 from mmmixer.packaged_configs import find_config
+from mmmixer.runtime.runner import drop_persistent_workers_without_workers, run_then_close_workers
 
 Result = TypeVar('Result')
-
-DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-
-
-def usage_error(message: str, prog: str | None = None) -> NoReturn:
-    """End a command line on bad input: one ``[prog: ]error:`` line (more only for lists), exit code 2."""
-    print(f'{prog}: error: {message}' if prog else f'error: {message}', file=sys.stderr)
-    raise SystemExit(2)
 
 
 @contextlib.contextmanager
@@ -34,14 +27,6 @@ def reported_checkpoint_errors():
         yield
     except CheckpointError as error:
         usage_error(str(error))
-
-
-def drop_persistent_workers_without_workers(cfg: Config) -> None:
-    """torch refuses ``persistent_workers=True`` with ``num_workers=0`` (e.g. set by --cfg-options)."""
-    for name in DATALOADERS:
-        loader = cfg.get(name)
-        if loader and loader.get('num_workers', 0) == 0:
-            loader.persistent_workers = False
 
 
 def config_command_parser(prog: str | None, description: str, config_help: str) -> argparse.ArgumentParser:
@@ -85,7 +70,9 @@ def load_config(name: str) -> Config:
         path = find_config(name)
     except FileNotFoundError as error:
         usage_error(str(error))
-    return Config.fromfile(path, import_custom_modules=False)
+    from mmmixer.cli.config_checks import read_config
+
+    return read_config(path)  # a config that does not parse: file:line and the parser's message, exit 2
 
 
 def runner_from_args(
@@ -103,79 +90,51 @@ def runner_from_args(
     drop_persistent_workers_without_workers(cfg)
     check_datasets_exist(cfg, dataloaders)
     prepare_runtime(cfg)
-    return build_runner(cfg, args.compile)
+    from mmmixer.cli.config_checks import NEW_WORK_DIR, check_bad_input, reported_bad_input
+    from mmmixer.runtime.runner import build_runner
+
+    skipped_images_report = check_bad_input(cfg, args, dataloaders)  # before the Runner writes anything
+    work_dir_existed = osp.exists(cfg.work_dir)
+    try:
+        with reported_bad_input():
+            runner = build_runner(cfg, args.compile)
+    except ValueError as error:  # a compile setting that is neither a bool nor a dict
+        usage_error(str(error))
+    setattr(runner, NEW_WORK_DIR, not work_dir_existed)  # what a run refused before training may remove
+    if skipped_images_report is not None:  # skip_broken_images=True: count and log what training skips
+        runner.register_hook(skipped_images_report())
+    return runner
 
 
 def run_to_the_end(runner, run: Callable[[], Result]) -> Result:
     """``run()`` (``runner.train`` / ``runner.test``): a refused or broken checkpoint is one line (exit 2),
     and the dataloader workers are stopped whatever happens."""
-    from mmmixer.runtime.dataloader_shutdown import close_dataloader_workers, runner_dataloaders
+    from mmmixer.cli.config_checks import nothing_left_by_a_refused_run, reported_bad_input
 
-    with reported_checkpoint_errors():
-        try:
-            return run()
-        finally:
-            close_dataloader_workers(runner_dataloaders(runner))
+    # Also one line: a broken image, an input of the wrong size; a run refused before training leaves no files.
+    with reported_checkpoint_errors(), reported_bad_input(), nothing_left_by_a_refused_run(runner):
+        return run_then_close_workers(runner, run)
 
 
 def prepare_runtime(cfg: Config) -> None:
     """The heavy imports, done after the cheap checks so that bad input fails within a second:
     mmmixer (models, safe checkpoint loading) and the config's ``custom_imports``."""
     import mmmixer  # noqa: F401
-    from mmmixer.compiled_ops import check_compiled_ops
+    from mmmixer.compiled_ops import MissingCompiledOpsError, check_compiled_ops
 
-    check_compiled_ops(cfg)  # a detection config on mmcv without its compiled ops: one line, exit 2
+    try:
+        check_compiled_ops(cfg)
+    except MissingCompiledOpsError as error:  # a detection config on mmcv without its compiled ops
+        usage_error(str(error))
 
     if cfg.get('custom_imports'):
         from mmengine.utils import import_modules_from_strings
 
         import_modules_from_strings(**cfg.custom_imports)
     if cfg.get('launcher') == 'pytorch':
+        from mmmixer.runtime.runner import prepare_cpu_distributed
+
         prepare_cpu_distributed(cfg)
-
-
-def build_runner(cfg: Config, compile_flag: bool = False):
-    """``Runner.from_cfg``, with ``--compile`` / ``cfg.compile`` applied to the model in place.
-
-    mmengine's own ``compile`` setting compiles the whole ``train_step`` (optimizer wrapper, AMP
-    context, logging), which dynamo cannot trace; it is taken out of the config here and applied to
-    the backbone, neck and head instead (:func:`mmmixer.runtime.fast_training.compile_in_place`).
-    """
-    from mmengine.model import is_model_wrapper
-    from mmengine.runner import Runner
-
-    from mmmixer.runtime.fast_training import compile_in_place, compile_options
-
-    try:
-        options = compile_options(cfg.pop('compile', None))
-    except ValueError as error:
-        usage_error(str(error))
-    if compile_flag and options is None:
-        options = {}
-    runner = Runner.from_cfg(cfg)
-    if options is not None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        compiled = compile_in_place(model, options)
-        runner.logger.info(f'torch.compile({options}) in place: {", ".join(compiled) or "nothing to compile"}')
-    return runner
-
-
-def prepare_cpu_distributed(cfg: Config) -> None:
-    """Let torchrun launches work without GPUs (gloo on CPU); with CUDA nothing changes.
-
-    mmengine's pytorch launcher always calls ``torch.cuda.set_device`` and wraps the model with
-    ``device_ids=[local_rank]``, both of which fail without CUDA. Here the process group is started
-    with gloo (mmengine then skips its own set-up) and the model wrapped without device ids.
-    """
-    import torch
-    import torch.distributed as dist
-
-    if torch.cuda.is_available():
-        return
-    if not dist.is_initialized():
-        dist.init_process_group(backend='gloo')
-    if cfg.get('model_wrapper_cfg') is None:
-        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
 
 
 def _dataset_paths(dataset: dict) -> list[str]:

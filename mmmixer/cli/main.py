@@ -21,6 +21,9 @@ class Command(NamedTuple):
 COMMANDS = {
     'train': Command('mmmixer.cli.train', 'train a model from a config (tools/train.py)'),
     'test': Command('mmmixer.cli.test', "evaluate a checkpoint on a config's test set (tools/test.py)"),
+    'infer': Command(
+        'mmmixer.cli.infer', 'classify images (files, folders) with a zoo model or a config; top-k table, drawings'
+    ),
     'convert': Command(
         'mmmixer.cli.convert',
         'convert weights: timm-to-mmmixer, jax-to-mmmixer, mmmixer-to-timm (tools/model_converters/)',
@@ -36,6 +39,9 @@ COMMANDS = {
     ),
     'vis-token-mixing': Command(
         'mmmixer.cli.vis_token_mixing', "draw a block's token-mixing units (tools/visualizations/vis_token_mixing.py)"
+    ),
+    'check-data': Command(
+        'mmmixer.cli.check_data', "list a config data set's images that do not decode (tools/misc/check_data.py)"
     ),
     'prepare-digits': Command(
         'mmmixer.cli.prepare_data', "write scikit-learn's digits as an ImageNet-style folder tree", 'digits_main'

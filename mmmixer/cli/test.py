@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     args = build_parser(prog).parse_args(argv)
     is_url = re.match(r'[\w.+-]+://', args.checkpoint) is not None  # mmengine's loaders fetch these
     if not is_url and not osp.isfile(args.checkpoint):
-        common.usage_error(f'checkpoint {args.checkpoint} does not exist')
+        from mmmixer.cli.config_checks import check_checkpoint_path
+
+        check_checkpoint_path(args.checkpoint, 'checkpoint')  # a directory, or missing: one line, exit 2
     runner = common.runner_from_args(args, apply_flags, ('test_dataloader',))
     if args.out and args.out_item == 'pred':
         from mmpretrain.evaluation import DumpResults

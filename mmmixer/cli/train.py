@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 from mmmixer.cli import common
 from mmmixer.runtime.fast_training import AMP_DTYPES, default_amp_dtype, use_amp, use_fused_optimizer
+from mmmixer.runtime.runner import use_fast_dataloaders
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -56,16 +57,7 @@ def apply_flags(cfg: Config, args: argparse.Namespace) -> None:
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     use_fused_optimizer(cfg.optim_wrapper)
-    for name in common.DATALOADERS:
-        loader = cfg.get(name)
-        if not loader:
-            continue
-        loader.setdefault('pin_memory', True)
-        loader.setdefault('persistent_workers', True)
-        if args.no_pin_memory:
-            loader.pin_memory = False
-        if args.no_persistent_workers:
-            loader.persistent_workers = False
+    use_fast_dataloaders(cfg, pin_memory=not args.no_pin_memory, persistent_workers=not args.no_persistent_workers)
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:

@@ -15,8 +15,7 @@ weights serve any input size. Windows that overhang the token grid are zero-padd
 the norm (as Swin does): the token-mixing input is zero at pad positions in every block, and what the
 residual stream holds there is never read and is cropped from the outputs.
 
-Fast paths (a GEMM on the token MLP's weights, GELU and residual sums written in place when
-inferring) are taken only where no hook or swapped module could tell: :mod:`mmmixer.models.utils.fast_paths`.
+What a block computes, and its two fast variants (token-mixing GEMM, in-place inference): :class:`MixerBlock`.
 Parameter names follow timm; mmpretrain's names and checkpoints of another token grid are adapted
 when loaded: :mod:`mmmixer.models.utils.checkpoint_compat`.
 """
@@ -31,6 +30,7 @@ from mmengine.model import BaseModule
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from mmmixer.errors import ConfigTypeError, ConfigValueError, InputSizeError
 from mmmixer.models.utils.checkpoint_compat import adapt_state_dict, backbone_key
 from mmmixer.models.utils.fast_paths import inlinable
 from mmmixer.models.utils.layers import Mlp, PatchEmbed, build_norm, drop_path
@@ -39,6 +39,8 @@ from mmmixer.registry import MODELS
 
 ARCH_KEYS = ('embed_dims', 'num_layers', 'tokens_mlp_dims', 'channels_mlp_dims')
 TOKEN_MIXING_MODES = ('global', 'window')
+# MixerBlock arguments that the backbone derives for every block; layer_cfgs may not change them.
+BLOCK_SHAPE_KEYS = ('num_tokens', 'embed_dims')
 
 
 def _arch(embed_dims: int, num_layers: int, tokens_mlp_dims: int, channels_mlp_dims: int) -> dict:
@@ -55,7 +57,21 @@ ARCH_ZOO = {
 
 
 class MixerBlock(BaseModule):
-    """One Mixer layer: token mixing, then channel mixing, each pre-norm with a residual.
+    """One Mixer layer: token mixing, then channel mixing, each pre-norm with a residual (:meth:`forward`).
+
+    Activations are token-major, ``(N, B, W, C)``: N tokens, B images, W windows per image, C channels.
+    Two fast variants compute the same numbers with less work, and are the only ones in the backbone:
+
+    * **token-mixing GEMM**: ``mlp_tokens`` is an ``Mlp(axis='tokens')``; on the token-major layout each of
+      its Linear layers is one matrix product with the tokens as rows (``addmm`` on the Linear's weight), so
+      neither MLP needs a transpose (:func:`mmmixer.models.utils.fast_paths.linear_over_tokens`);
+    * **in-place inference** (:meth:`forward_in_place`): under ``torch.no_grad()`` in eval mode the residuals
+      are added into ``x`` and GELU writes into fc1's output, instead of allocating new buffers: bit-identical
+      results, less memory and time (docs/benchmark.md).
+
+    Each is taken only when nothing can tell the difference: the modules involved are exactly the classes
+    they replace, without hooks or patched ``forward`` (:func:`mmmixer.models.utils.fast_paths.inlinable`);
+    otherwise the modules are called as usual, so hooks, LoRA or quantised Linear layers see every call.
 
     Args:
         num_tokens: Tokens mixed together (the token grid, or one window of it).
@@ -64,6 +80,7 @@ class MixerBlock(BaseModule):
         channels_mlp_dims: Hidden width D_C of the channel-mixing MLP.
         drop_rate: Dropout after each MLP's activation and output.
         drop_path_rate: Stochastic-depth probability of both residual branches.
+        drop_path_scale_by_keep: Divide kept branches by the keep probability (see ``drop_path``).
         num_fcs: Linear layers per MLP; only 2 (the paper's), accepted because mmpretrain's block takes it.
         act_cfg: Activation of both MLPs.
         norm_cfg: Normalisation before each MLP.
@@ -78,6 +95,7 @@ class MixerBlock(BaseModule):
         channels_mlp_dims: int,
         drop_rate: float = 0.0,
         drop_path_rate: float = 0.0,
+        drop_path_scale_by_keep: bool = True,
         num_fcs: int = 2,
         act_cfg: dict | None = None,
         norm_cfg: dict | None = None,
@@ -85,18 +103,33 @@ class MixerBlock(BaseModule):
     ):
         super().__init__(init_cfg=init_cfg)
         if num_fcs != 2:
-            raise ValueError(f'num_fcs={num_fcs} is not supported: Mixer MLPs have 2 Linear layers')
+            raise ConfigValueError(f'num_fcs={num_fcs} is not supported: Mixer MLPs have 2 Linear layers; use 2')
         act_cfg = act_cfg or dict(type='GELU')
         norm_cfg = norm_cfg or dict(type='LN', eps=1e-6)
         self.drop_path_rate = drop_path_rate
+        self.drop_path_scale_by_keep = drop_path_scale_by_keep
         self.norm1 = build_norm(norm_cfg, embed_dims)
         self.mlp_tokens = Mlp(num_tokens, tokens_mlp_dims, act_cfg, drop_rate, axis='tokens')
         self.norm2 = build_norm(norm_cfg, embed_dims)
         self.mlp_channels = Mlp(embed_dims, channels_mlp_dims, act_cfg, drop_rate, axis='channels')
 
+    def forward(self, x: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """What the block computes. ``x``: (N, B, W, C); ``pad_mask`` (N, 1, W, 1) marks window positions
+        outside the token grid, which the token MLP sees as zeros."""
+        x = x + self.drop_path(self.mlp_tokens(self.token_mixing_input(x, pad_mask)))
+        return x + self.drop_path(self.mlp_channels(self.norm2(x)))
+
+    def forward_in_place(self, x: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`forward` for inference, bit for bit, adding the residuals into ``x`` instead of allocating
+        the sums (no drop path: eval mode). The caller owns ``x`` and gets it back updated; only when
+        :meth:`can_update_in_place`."""
+        x += self.mlp_tokens(self.token_mixing_input(x, pad_mask, in_place=True))
+        x += self.mlp_channels(self.norm2(x))
+        return x
+
     def can_update_in_place(self) -> bool:
-        """Whether adding the residuals into the input in place is invisible: no autograd, eval mode,
-        and no hook or swapped module that sees the block's input, output or first norm's output."""
+        """Whether :meth:`forward_in_place` is invisible: no autograd, eval mode, and no hook or swapped
+        module that sees the block's input, output or first norm's output."""
         return (
             not torch.is_grad_enabled()
             and not self.training
@@ -105,18 +138,9 @@ class MixerBlock(BaseModule):
             and inlinable(self.norm2, nn.LayerNorm)
         )
 
-    def forward(self, x: torch.Tensor, pad_mask: torch.Tensor | None = None, in_place: bool = False) -> torch.Tensor:
-        """``x``: (N, B, W, C). ``pad_mask`` (N, 1, W, 1) marks window positions outside the token
-        grid, which the token MLP sees as zeros. ``in_place`` (the backbone decides it with
-        :meth:`can_update_in_place` for all blocks at once) returns ``x`` itself, updated."""
-        if not in_place:
-            x = x + drop_path(self.mlp_tokens(self.token_mixing_input(x, pad_mask)), self.drop_path_rate, self.training)
-            return x + drop_path(self.mlp_channels(self.norm2(x)), self.drop_path_rate, self.training)
-        # Inference: the same arithmetic (bit for bit), adding the residuals into x in place
-        # instead of allocating the sums; the caller owns x and gets it back updated.
-        x += self.mlp_tokens(self.token_mixing_input(x, pad_mask, in_place=True))
-        x += self.mlp_channels(self.norm2(x))
-        return x
+    def drop_path(self, branch: torch.Tensor) -> torch.Tensor:
+        """Stochastic depth of one residual branch (identity outside training)."""
+        return drop_path(branch, self.drop_path_rate, self.training, self.drop_path_scale_by_keep)
 
     def token_mixing_input(
         self, x: torch.Tensor, pad_mask: torch.Tensor | None, in_place: bool = False
@@ -128,12 +152,23 @@ class MixerBlock(BaseModule):
         return normed.masked_fill_(pad_mask, 0.0) if in_place else normed.masked_fill(pad_mask, 0.0)
 
 
-def _pair(value: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(value, int):
-        return value, value
-    if len(value) != 2:
-        raise ValueError(f'expected an int or a pair of ints, got {value!r}')
-    return int(value[0]), int(value[1])
+def positive_int(value, name: str, minimum: int = 1) -> int:
+    """``value`` as an int of at least ``minimum``, or a :class:`ConfigValueError` naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise ConfigTypeError(f'{name}={value!r} is not a whole number; give an integer >= {minimum}')
+    if value < minimum:
+        raise ConfigValueError(f'{name}={value} must be at least {minimum}')
+    return int(value)
+
+
+def _pair(value: int | Sequence[int], name: str = 'img_size') -> tuple[int, int]:
+    """A positive size, given as one int or an (H, W) pair."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if len(value) != 2:
+            raise ConfigValueError(f'{name}={value!r} must be an int or a pair of ints (H, W)')
+        return positive_int(value[0], name), positive_int(value[1], name)
+    size = positive_int(value, name)
+    return size, size
 
 
 @MODELS.register_module()
@@ -142,7 +177,7 @@ class MlpMixer(BaseModule):
 
     A drop-in replacement for mmpretrain's ``MlpMixer``: its arguments, its output layout
     (B, C, N) by default, and its checkpoints; parameter names are timm's, not mmpretrain's (see
-    README, "Drop-in for mmpretrain"). It also matches timm's ``MlpMixer`` numerically, takes
+    docs/mmpretrain.md). It also matches timm's ``MlpMixer`` numerically, takes
     positive ``out_indices``, returns NCHW feature maps (``out_type='featmap'``) and, with
     ``token_mixing='window'``, accepts inputs of any size.
 
@@ -159,10 +194,12 @@ class MlpMixer(BaseModule):
             (-1 is the last block).
         drop_rate: Dropout inside the MLPs.
         drop_path_rate: Stochastic-depth probability of each residual branch, in [0, 1].
-        drop_path_mode: ``'uniform'`` (default) gives every block ``drop_path_rate``, as the
-            paper's code (big_vision), timm's ``MlpMixer`` and mmpretrain's do; ``'linear'``
-            ramps it from 0 at the first block to ``drop_path_rate`` at the last (the
-            DeiT/Swin convention), which halves the average rate.
+        drop_path_mode: ``'uniform'`` (default) gives every block ``drop_path_rate``, as timm's
+            and mmpretrain's ``MlpMixer`` do; ``'linear'`` ramps it from 0 at the first block to
+            ``drop_path_rate`` at the last, block i getting ``i / (num_layers - 1) * drop_path_rate``:
+            the paper's code (big_vision ``models/mlp_mixer.py``), and DeiT's and Swin's.
+        drop_path_scale_by_keep: ``True`` (default, timm and mmpretrain) divides the branches that
+            are kept by the keep probability; ``False`` leaves them unscaled, as big_vision does.
         norm_cfg: Norm layers. The default, LayerNorm with eps 1e-6, is what the published
             weights were trained with; ``dict(type='LN')`` means eps 1e-5 as everywhere in mmcv.
         act_cfg: MLP activation. ``dict(type='GELU')`` is exact (erf) GELU as in timm;
@@ -171,7 +208,8 @@ class MlpMixer(BaseModule):
             (``'corner'``, ``'same'`` or a number), ``bias``, ``norm_cfg`` (mmcv ``PatchEmbed``
             names; ``conv_type='Conv2d'``, ``dilation=1`` and ``input_size`` accepted).
         layer_cfgs: Overrides for the blocks' arguments (see ``MixerBlock``), one dict for all or
-            a list with one dict per block.
+            a list with one dict per block; ``num_tokens`` and ``embed_dims`` are refused (they
+            follow from ``img_size``, ``patch_size`` and ``arch``).
         final_norm: Apply the final LayerNorm to the last block's output.
         out_type: ``'flat_featmap'`` (default) (B, C, N), what mmpretrain's ``MlpMixer`` returns
             (pool it with ``GlobalAveragePooling(dim=1)``); ``'featmap'`` (B, C, H, W) for dense
@@ -203,6 +241,7 @@ class MlpMixer(BaseModule):
         drop_rate: float = 0.0,
         drop_path_rate: float = 0.0,
         drop_path_mode: str = 'uniform',
+        drop_path_scale_by_keep: bool = True,
         norm_cfg: dict | None = None,
         act_cfg: dict | None = None,
         patch_cfg: dict | None = None,
@@ -220,16 +259,26 @@ class MlpMixer(BaseModule):
         self.embed_dims = self.arch_settings['embed_dims']
         self.num_layers = self.arch_settings['num_layers']
         self.img_size = _pair(img_size)
+        patch_size = positive_int(patch_size, 'patch_size')
+        in_channels = positive_int(in_channels, 'in_channels')
+        if not 0.0 <= drop_rate < 1.0:
+            raise ConfigValueError(f'drop_rate={drop_rate} is not a dropout probability; use a value in [0, 1)')
+        if not isinstance(frozen_stages, int) or frozen_stages < -1:
+            raise ConfigValueError(
+                f'frozen_stages={frozen_stages!r}: use -1 (nothing), 0 (the stem) or k > 0 (the stem and k blocks)'
+            )
         self.norm_cfg = dict(norm_cfg or dict(type='LN', eps=1e-6))
         self.act_cfg = dict(act_cfg or dict(type='GELU'))
         if out_type not in OUT_TYPES:
-            raise ValueError(f'out_type={out_type!r} is not supported; choose one of {OUT_TYPES}')
+            raise ConfigValueError(f'out_type={out_type!r} is not supported; choose one of {OUT_TYPES}')
         if token_mixing not in TOKEN_MIXING_MODES:
-            raise ValueError(f'token_mixing={token_mixing!r} is not supported; choose one of {TOKEN_MIXING_MODES}')
+            raise ConfigValueError(
+                f'token_mixing={token_mixing!r} is not supported; choose one of {TOKEN_MIXING_MODES}'
+            )
         if drop_path_mode not in ('uniform', 'linear'):
-            raise ValueError(f"drop_path_mode={drop_path_mode!r} is not supported; choose 'uniform' or 'linear'")
+            raise ConfigValueError(f"drop_path_mode={drop_path_mode!r} is not supported; choose 'uniform' or 'linear'")
         if not 0.0 <= drop_path_rate <= 1.0:
-            raise ValueError(f'drop_path_rate={drop_path_rate} is not a probability; use a value in [0, 1]')
+            raise ConfigValueError(f'drop_path_rate={drop_path_rate} is not a probability; use a value in [0, 1]')
         self.out_type = out_type
         self.token_mixing = token_mixing
         self.final_norm = final_norm
@@ -240,17 +289,29 @@ class MlpMixer(BaseModule):
         self.stem = PatchEmbed(in_channels, self.embed_dims, **self._patch_kwargs(patch_size, patch_cfg))
         self.patch_size = self.stem.proj.kernel_size
         self.patch_resolution = self.stem.output_size(self.img_size)
+        if min(self.patch_resolution) < 1:
+            raise ConfigValueError(
+                f'img_size={img_size} gives no tokens with patch kernel {self.patch_size} and padding '
+                f'{patch_cfg.get("padding") if patch_cfg else "corner"}: use a larger img_size or a smaller patch'
+            )
         num_tokens = self.patch_resolution[0] * self.patch_resolution[1]
 
         self.out_indices = self._resolve_out_indices(out_indices)
         if drop_path_mode == 'linear':
-            drop_path_rates = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+            drop_path_rates = [i / max(self.num_layers - 1, 1) * drop_path_rate for i in range(self.num_layers)]
         else:
             drop_path_rates = [drop_path_rate] * self.num_layers
         if isinstance(layer_cfgs, dict) or layer_cfgs is None:
             layer_cfgs = [layer_cfgs or {}] * self.num_layers
         if len(layer_cfgs) != self.num_layers:
             raise ValueError(f'layer_cfgs has {len(layer_cfgs)} entries but the arch has {self.num_layers} blocks')
+        for i, layer_cfg in enumerate(layer_cfgs):
+            fixed = sorted(set(layer_cfg) & set(BLOCK_SHAPE_KEYS))
+            if fixed:
+                raise ConfigValueError(
+                    f'layer_cfgs[{i}] sets {fixed}, which the backbone derives (num_tokens from img_size and '
+                    'patch_size, embed_dims from arch); set those instead'
+                )
         self.blocks = nn.ModuleList(
             MixerBlock(
                 **{
@@ -261,6 +322,7 @@ class MlpMixer(BaseModule):
                         channels_mlp_dims=self.arch_settings['channels_mlp_dims'],
                         drop_rate=drop_rate,
                         drop_path_rate=drop_path_rates[i],
+                        drop_path_scale_by_keep=drop_path_scale_by_keep,
                         act_cfg=self.act_cfg,
                         norm_cfg=self.norm_cfg,
                     ),
@@ -279,17 +341,17 @@ class MlpMixer(BaseModule):
     def _resolve_arch(arch: str | dict) -> dict:
         if isinstance(arch, str):
             if arch.lower() not in ARCH_ZOO:
-                raise ValueError(f'arch={arch!r} is unknown; choose one of {sorted(ARCH_ZOO)} or pass a dict')
+                raise ConfigValueError(f'arch={arch!r} is unknown; choose one of {sorted(ARCH_ZOO)} or pass a dict')
             return dict(ARCH_ZOO[arch.lower()])
         if not isinstance(arch, dict):
-            raise TypeError(f'arch must be a name or a dict, got {type(arch).__name__}')
+            raise ConfigTypeError(f'arch must be a name or a dict, got {type(arch).__name__}')
         missing = [key for key in ARCH_KEYS if key not in arch]
         unknown = sorted(set(arch) - set(ARCH_KEYS))
         if missing or unknown:
-            raise ValueError(
+            raise ConfigValueError(
                 f'custom arch dict: missing keys {missing}, unknown keys {unknown}; it needs exactly {list(ARCH_KEYS)}'
             )
-        return {key: int(arch[key]) for key in ARCH_KEYS}
+        return {key: positive_int(arch[key], f'arch.{key}') for key in ARCH_KEYS}
 
     @staticmethod
     def _patch_kwargs(patch_size: int, patch_cfg: dict | None) -> dict:
@@ -299,15 +361,15 @@ class MlpMixer(BaseModule):
             cfg.pop(implied, None)
         conv_type = cfg.pop('conv_type', 'Conv2d')
         if conv_type != 'Conv2d':
-            raise ValueError(f"patch_cfg conv_type={conv_type!r} is not supported; only 'Conv2d'")
-        if cfg.pop('dilation', 1) not in (1, (1, 1)):
-            raise ValueError('patch_cfg dilation must be 1')
+            raise ConfigValueError(f"patch_cfg conv_type={conv_type!r} is not supported; only 'Conv2d'")
+        if cfg.pop('dilation', 1) not in (1, (1, 1), [1, 1]):
+            raise ConfigValueError('patch_cfg dilation must be 1')
         kwargs = dict(kernel_size=cfg.pop('kernel_size', patch_size), stride=cfg.pop('stride', None))
         for key in ('padding', 'bias', 'norm_cfg'):
             if key in cfg:
                 kwargs[key] = cfg.pop(key)
         if cfg:
-            raise ValueError(
+            raise ConfigValueError(
                 f'patch_cfg keys {sorted(cfg)} are not supported; use kernel_size, stride, padding, bias, norm_cfg'
             )
         return kwargs
@@ -316,11 +378,13 @@ class MlpMixer(BaseModule):
         if isinstance(out_indices, int):
             out_indices = [out_indices]
         if not isinstance(out_indices, Sequence):
-            raise TypeError(f'out_indices must be an int or a sequence of ints, got {type(out_indices).__name__}')
+            raise ConfigTypeError(f'out_indices must be an int or a sequence of ints, got {type(out_indices).__name__}')
         resolved = []
         for index in out_indices:
+            if isinstance(index, bool) or not isinstance(index, int):
+                raise ConfigTypeError(f'out_indices entry {index!r} is not an int; give block indices such as -1')
             if not -self.num_layers <= index < self.num_layers:
-                raise ValueError(
+                raise ConfigValueError(
                     f'out_indices entry {index} is out of range for {self.num_layers} blocks; '
                     f'use 0..{self.num_layers - 1} or -{self.num_layers}..-1'
                 )
@@ -394,7 +458,7 @@ class MlpMixer(BaseModule):
     def _check_input_size(self, x: torch.Tensor) -> None:
         if self.token_mixing == 'global' and tuple(x.shape[-2:]) != self.img_size:
             h, w = self.img_size
-            raise ValueError(
+            raise InputSizeError(
                 f'MlpMixer was built for {h}x{w} inputs (a {self.patch_resolution[0]}x{self.patch_resolution[1]} '
                 f'token grid) but got {x.shape[-2]}x{x.shape[-1]}: resize the input to {h}x{w}, or build the '
                 "backbone with token_mixing='window' to accept any size."
@@ -411,10 +475,12 @@ class MlpMixer(BaseModule):
         outs = []
         last = self.num_layers - 1
         for i, block in enumerate(self.blocks):
-            if self.with_cp and self.training and x.requires_grad:
+            if in_place:
+                x = block.forward_in_place(x, pad_mask)
+            elif self.with_cp and self.training and x.requires_grad:
                 x = checkpoint(block, x, pad_mask, use_reentrant=False)
             else:
-                x = block(x, pad_mask, in_place)
+                x = block(x, pad_mask)
             if i == last:
                 x = self.norm(x)
             if i in self.out_indices:

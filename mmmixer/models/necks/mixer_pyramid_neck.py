@@ -14,7 +14,10 @@ from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch import nn
 
+from mmmixer.errors import ConfigValueError
 from mmmixer.registry import MODELS
+
+SCALE_FACTORS = (4.0, 2.0, 1.0, 0.5)
 
 
 @MODELS.register_module(name='LN2d')
@@ -59,6 +62,7 @@ class MixerPyramidNeck(BaseModule):
         init_cfg: dict | list | None = None,
     ):
         super().__init__(init_cfg=init_cfg)
+        self._check_arguments(in_channels, out_channels, scale_factors, num_extra_levels)
         norm_cfg = dict(norm_cfg or dict(type='mmmixer.LN2d', eps=1e-6))
         act_cfg = dict(act_cfg or dict(type='GELU'))
         self.scale_factors = tuple(float(f) for f in scale_factors)
@@ -78,6 +82,25 @@ class MixerPyramidNeck(BaseModule):
         self.extra_pool = nn.MaxPool2d(kernel_size=1, stride=2)
 
     @staticmethod
+    def _check_arguments(in_channels, out_channels, scale_factors, num_extra_levels) -> None:
+        for name, value in (('in_channels', in_channels), ('out_channels', out_channels)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigValueError(f'{name}={value!r} must be a positive int')
+        if isinstance(num_extra_levels, bool) or not isinstance(num_extra_levels, int) or num_extra_levels < 0:
+            raise ConfigValueError(f'num_extra_levels={num_extra_levels!r} must be an int >= 0')
+        if isinstance(scale_factors, str) or not isinstance(scale_factors, Sequence) or not scale_factors:
+            raise ConfigValueError(f'scale_factors={scale_factors!r} must be a non-empty list, e.g. (4, 2, 1, 0.5)')
+        for factor in scale_factors:
+            if isinstance(factor, bool) or not isinstance(factor, int | float) or float(factor) not in SCALE_FACTORS:
+                raise ConfigValueError(f'scale factor {factor!r} is not supported; use 4, 2, 1 or 0.5')
+            divisor = {4.0: 4, 2.0: 2}.get(float(factor), 1)
+            if in_channels % divisor:
+                raise ConfigValueError(
+                    f'in_channels={in_channels} cannot be split for the {float(factor):g}x level, which needs '
+                    f'channels divisible by {divisor}: set in_channels to the backbone embed_dims'
+                )
+
+    @staticmethod
     def _rescaler(factor: float, channels: int, norm_cfg: dict, act_cfg: dict) -> nn.Module:
         if factor == 4.0:
             return nn.Sequential(
@@ -92,12 +115,12 @@ class MixerPyramidNeck(BaseModule):
             return nn.Identity()
         if factor == 0.5:
             return nn.MaxPool2d(kernel_size=2, stride=2)
-        raise ValueError(f'scale factor {factor} is not supported; use 4, 2, 1 or 0.5')
+        raise ConfigValueError(f'scale factor {factor} is not supported; use 4, 2, 1 or 0.5')
 
     def forward(self, inputs: Sequence[torch.Tensor] | torch.Tensor) -> tuple[torch.Tensor, ...]:
         feature = inputs if isinstance(inputs, torch.Tensor) else inputs[self.in_index]
         if feature.dim() != 4:
-            raise ValueError(
+            raise ConfigValueError(
                 f'MixerPyramidNeck needs an NCHW map, got shape {tuple(feature.shape)}; '
                 "build the backbone with out_type='featmap'"
             )

@@ -1,11 +1,6 @@
-"""Fast paths of the Mixer forward, each taken only where nobody can tell the difference.
-
-The token MLP multiplies the Linear weights directly (``addmm``) when ``fc1``/``fc2`` are plain
-``nn.Linear`` without hooks; under ``torch.no_grad()`` GELU writes into fc1's output when both are
-plain; an eval-mode backbone adds its residuals into the activations in place (bit-identical results,
-no new buffer per sum) when no block or norm has a hook or has been swapped for another class.
-Anything else (feature-extraction hooks, LoRA or quantised Linear layers) runs the ordinary module
-calls. :func:`inlinable` is the one test all of them share.
+"""The checks and kernels behind the Mixer's fast variants; what they are is said once, in ``MixerBlock``'s
+docstring (:mod:`mmmixer.models.backbones.mlp_mixer`). :func:`inlinable` is the one test all of them share: a
+module's call may be replaced by its arithmetic only when nobody can observe or change the call.
 """
 
 from __future__ import annotations

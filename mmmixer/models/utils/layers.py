@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer
 from torch import nn
 
+from mmmixer.errors import ConfigTypeError, ConfigValueError
 from mmmixer.models.utils.fast_paths import activate, linear_over_tokens
 
 MLP_AXES = ('channels', 'tokens')
@@ -21,22 +22,26 @@ def build_norm(norm_cfg: dict, num_features: int) -> nn.LayerNorm:
     cfg = dict(norm_cfg)
     norm_type = cfg.pop('type', 'LN')
     if norm_type not in ('LN', 'LayerNorm', nn.LayerNorm):
-        raise ValueError(f"norm_cfg type={norm_type!r} is not supported by MlpMixer; use dict(type='LN', eps=...)")
+        raise ConfigValueError(
+            f"norm_cfg type={norm_type!r} is not supported by MlpMixer; use dict(type='LN', eps=...)"
+        )
     cfg.pop('requires_grad', None)
     return nn.LayerNorm(num_features, **cfg)
 
 
-def drop_path(x: torch.Tensor, drop_prob: float, training: bool) -> torch.Tensor:
+def drop_path(x: torch.Tensor, drop_prob: float, training: bool, scale_by_keep: bool = True) -> torch.Tensor:
     """Stochastic depth for token-major tensors: drops whole images (dim 1) of the residual branch.
 
-    Kept images are scaled by 1 / keep probability; ``drop_prob=1`` drops every image (a zero branch).
+    ``scale_by_keep=True`` (timm's and mmpretrain's convention) divides kept images by the keep
+    probability, so the branch keeps its expected value; ``False`` multiplies by the bare 0/1 mask, as
+    big_vision's Mixer does (``_stoch_depth_mask``). ``drop_prob=1`` drops every image (a zero branch).
     """
     if drop_prob == 0.0 or not training:
         return x
     keep_prob = 1.0 - drop_prob
     mask_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     mask = x.new_empty(mask_shape).bernoulli_(keep_prob)
-    if keep_prob > 0.0:
+    if scale_by_keep and keep_prob > 0.0:
         mask.div_(keep_prob)
     return x * mask
 
@@ -72,6 +77,15 @@ class Mlp(nn.Module):
         return f'axis={self.axis!r}'
 
 
+def _check_sizes(name: str, value, minimum: int) -> None:
+    """``value``: an int or a pair of ints, each at least ``minimum`` (a :class:`ConfigValueError` otherwise)."""
+    values = value if isinstance(value, tuple | list) else [value]
+    if len(values) not in (1, 2) or any(isinstance(v, bool) or not isinstance(v, int) for v in values):
+        raise ConfigTypeError(f'{name}={value!r} must be an int or a pair of ints')
+    if any(v < minimum for v in values):
+        raise ConfigValueError(f'{name}={value!r} must be at least {minimum}')
+
+
 class PatchEmbed(nn.Module):
     """Non-overlapping patches -> embeddings: a strided convolution, optionally followed by a norm.
 
@@ -93,7 +107,12 @@ class PatchEmbed(nn.Module):
     ):
         super().__init__()
         if isinstance(padding, str) and padding not in ('corner', 'same'):
-            raise ValueError(f"patch padding={padding!r} is not supported; use 'corner', 'same' or a number")
+            raise ConfigValueError(f"patch padding={padding!r} is not supported; use 'corner', 'same' or a number")
+        _check_sizes('patch kernel_size', kernel_size, minimum=1)
+        if stride is not None:
+            _check_sizes('patch stride', stride, minimum=1)
+        if not isinstance(padding, str):
+            _check_sizes('patch padding', padding, minimum=0)
         self.adaptive_padding = padding if isinstance(padding, str) else None
         self.proj = nn.Conv2d(
             in_channels,
