@@ -72,6 +72,8 @@ setup(
     extras_require={
         'det': ['mmdet>=3.3.0,<3.4', 'mmcv>=2.0.0,<2.2.0', 'pycocotools'],
         'convert': ['timm>=1.0', 'safetensors>=0.4', 'tqdm'],
+        # `mmmixer export`: torch.onnx's exporter (dynamo) needs onnxscript; --verify runs ONNX Runtime.
+        'deploy': ['onnx>=1.17', 'onnxscript>=0.5', 'onnxruntime>=1.20'],
         'tests': [
             'pytest>=8',
             'timm>=1.0',
@@ -83,6 +85,9 @@ setup(
             # `mim train|test|run|search mmmixer`. openmim -> opendatalab -> openxlab >= 0.1 pins setuptools 60.2
             # (no editable installs); the lower bound makes pip take an openxlab that pins nothing.
             'openmim>=0.3.9,<0.4',
+            'onnx>=1.17',
+            'onnxscript>=0.5',
+            'onnxruntime>=1.20',
             'setuptools>=64,<80',
         ],
     },

@@ -71,6 +71,19 @@ def test_names_resolve_to_our_configs_and_the_published_weights_from_any_directo
         assert [result.task for result in metainfo.results] == ['Image Classification']
 
 
+def test_a_missing_model_index_warns_and_never_breaks_mmpretrains_import(tmp_path, monkeypatch):
+    from mmpretrain.apis import ModelHub
+
+    from mmmixer import hub
+
+    monkeypatch.setattr(hub, '_registered_index', None)
+    monkeypatch.setattr(hub, 'configs_dir', lambda: str(tmp_path / 'configs'))
+    with pytest.warns(UserWarning, match=r'not in mmpretrain.s model zoo: .*model-index.yml is missing.*reinstall'):
+        hub._register_quietly(ModelHub)  # what the import hook runs right after mmpretrain.apis.model
+    with pytest.raises(FileNotFoundError, match='reinstall mmmixer'):
+        hub.register_with_mmpretrain()
+
+
 def test_unknown_names_get_the_closest_known_ones():
     assert closest_model_names('mixer-b16')[0] == 'mixer-b16_in1k'
     assert 'mixer-demo_digits' in closest_model_names('mixer_demo_digits')
@@ -255,3 +268,32 @@ def test_mmpretrains_own_get_flops_counts_our_configs():
         assert flops and 'Params:' in output, output[-2000:]
         if gflops:
             assert flops[2] == 'G' and abs(float(flops[1]) - gflops) < 0.006, output[-2000:]
+
+
+@pytest.mark.slow
+def test_mmdets_own_train_and_test_run_the_detection_demo_config(tmp_path):
+    """mmdet's wheel's tools/train.py and tools/test.py on our RetinaNet demo config, unchanged (tiny settings)."""
+    import mmdet
+
+    from mmmixer.dataset_writers import prepare_digit_detection
+    from tests.test_detection import save_classification_checkpoint
+
+    tools = Path(mmdet.__file__).parent / '.mim' / 'tools'
+    config = REPO / 'configs' / 'detection' / 'retinanet_mixer-demo_pyramid_digits.py'
+    data = tmp_path / 'data'
+    prepare_digit_detection(str(data), num_train=4, num_val=2, canvas_size=64, digits_per_canvas=(1, 2),
+        digit_sizes=(16, 24))  # fmt: skip
+    save_classification_checkpoint(tmp_path / 'cls.pth', img_size=16)
+    options = [f'model.backbone.init_cfg.checkpoint={tmp_path / "cls.pth"}', 'model.test_cfg.score_thr=0.0']
+    for loader in ('train', 'val', 'test'):
+        options.append(f'{loader}_dataloader.dataset.data_root={data}/')
+    options += [f'{split}_evaluator.ann_file={data}/annotations/instances_val.json' for split in ('val', 'test')]
+    options += ['train_dataloader.dataset.pipeline.2.scale=(64,64)', 'train_dataloader.batch_size=2']
+    options += [f'{loader}_dataloader.dataset.pipeline.1.scale=(64,64)' for loader in ('val', 'test')]
+    work_dir = tmp_path / 'work'
+    _, output = run(tools / 'train.py', config, '--work-dir', work_dir,
+        '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1', *options)  # fmt: skip
+    assert (work_dir / 'epoch_1.pth').is_file() and 'coco/bbox_mAP' in output, output[-3000:]
+    _, output = run(tools / 'test.py', config, work_dir / 'epoch_1.pth', '--work-dir', work_dir,
+        '--cfg-options', *options)  # fmt: skip
+    assert 'coco/bbox_mAP_50' in output, output[-3000:]

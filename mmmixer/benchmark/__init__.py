@@ -12,7 +12,8 @@ of the classifier built from ``configs/mixer-b16_in1k.py`` (or L/16) with its da
 mixed precision as ``--amp`` sets it, fused AdamW as ``tools/train.py`` sets it).
 
 Modules: :mod:`.settings` (what is run: variants, implementations, dtypes; one result row),
-:mod:`.models` (the models and training steps timed), :mod:`.measure` (timing, peak memory, the
+:mod:`.models` (the models and training steps timed),
+:mod:`.onnx_runtime` (the exported model in ONNX Runtime), :mod:`.measure` (timing, peak memory, the
 device's matmul rate: :func:`run_benchmark`), :mod:`.report` (the Markdown table),
 :mod:`.data_pipeline` and :mod:`.detection` (the eval pipeline's throughput, the backbone at
 detection sizes).
@@ -22,10 +23,11 @@ from .data_pipeline import pipeline_throughput
 from .detection import detection_backbone_cost
 from .measure import forward_flops_per_image, peak_memory_bytes, run_benchmark
 from .report import format_table
-from .settings import IMPLEMENTATIONS, VARIANTS, Result, Settings
+from .settings import IMPLEMENTATIONS, ONNX_RUNTIME, VARIANTS, Result, Settings
 
 __all__ = [
     'IMPLEMENTATIONS',
+    'ONNX_RUNTIME',
     'VARIANTS',
     'Result',
     'Settings',

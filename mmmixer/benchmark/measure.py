@@ -12,7 +12,8 @@ import torch
 from torch import nn
 
 from mmmixer.benchmark.models import build_model, config_train_step, implementations_to_run
-from mmmixer.benchmark.settings import CONFIG_STEP, DTYPES, Result, Settings, variant_spec
+from mmmixer.benchmark.onnx_runtime import onnxruntime_step
+from mmmixer.benchmark.settings import CONFIG_STEP, DTYPES, ONNX_RUNTIME, Result, Settings, variant_spec
 
 
 def peak_memory_bytes(step: Callable[[], None], device: torch.device) -> int:
@@ -120,6 +121,11 @@ def run_benchmark(settings: Settings, log=print) -> dict:
                 steps[name] = config_train_step(settings, device)
                 continue
             model = build_model(name, settings).to(device)
+            if name == ONNX_RUNTIME:
+                if device.type != 'cpu' or dtype != torch.float32:
+                    raise ValueError('the onnxruntime rows are for --device cpu --dtype fp32')
+                steps[name] = onnxruntime_step(model, settings)
+                continue
             if settings.channels_last:
                 model = model.to(memory_format=torch.channels_last)
             if settings.compile:
@@ -140,7 +146,11 @@ def run_benchmark(settings: Settings, log=print) -> dict:
         rate = rates[mode] = matmul_flops / statistics.median(times.pop(MATMUL))
         del steps[MATMUL]
         log(f'{mode}: matmul rate ({settings.dtype}, {size}^2) {rate / 1e9:.1f} GFLOP/s')
-        peaks = {name: peak_memory_bytes(step, device) / 2**20 for name, step in steps.items()}
+        # ONNX Runtime allocates outside PyTorch: its peak is not measured (NaN).
+        peaks = {
+            name: float('nan') if name == ONNX_RUNTIME else peak_memory_bytes(step, device) / 2**20
+            for name, step in steps.items()
+        }
         for name, seconds_per_batch in times.items():
             throughput = settings.batch_size / statistics.median(seconds_per_batch)
             work = flops * (3 if mode == 'train' else 1)  # backward ~ 2x forward

@@ -7,7 +7,15 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from mmmixer.benchmark.settings import AMP_DTYPE_NAMES, CHECKPOINTED, CONFIG_STEP, VARIANTS, Settings, variant_spec
+from mmmixer.benchmark.settings import (
+    AMP_DTYPE_NAMES,
+    CHECKPOINTED,
+    CONFIG_STEP,
+    ONNX_RUNTIME,
+    VARIANTS,
+    Settings,
+    variant_spec,
+)
 from mmmixer.models.builders import build_in_scope, build_timm_mixer, classifier_config
 from mmmixer.packaged_configs import own_config
 from mmmixer.runtime.fast_training import compile_in_place, use_amp, use_fused_optimizer
@@ -28,6 +36,8 @@ def build_model(implementation: str, settings: Settings) -> nn.Module:
     """The same classifier (1000 classes) from each implementation; ``NAME+cp`` checkpoints activations."""
     spec = variant_spec(settings.variant)
     name, with_cp = implementation.removesuffix(CHECKPOINTED), implementation.endswith(CHECKPOINTED)
+    if name == ONNX_RUNTIME:
+        name = 'mmmixer'  # the model it runs; measure.py exports it
     if name == 'timm':
         model = build_timm_mixer(spec)
         model.set_grad_checkpointing(with_cp)
@@ -43,7 +53,7 @@ def build_model(implementation: str, settings: Settings) -> nn.Module:
 
 
 def implementations_to_run(settings: Settings, mode: str) -> list[str]:
-    names = list(settings.implementations)
+    names = [name for name in settings.implementations if mode == 'inference' or name != ONNX_RUNTIME]
     if settings.config_step and mode == 'train' and 'mmmixer' in names:
         names.insert(names.index('mmmixer') + 1, CONFIG_STEP)
     if settings.with_cp and mode == 'train':

@@ -22,6 +22,7 @@ VARIANTS = {
 IMPLEMENTATIONS = ('mmmixer', 'timm', 'mmpretrain')
 CHECKPOINTED = '+cp'  # suffix: the same model with activation checkpointing (mmmixer's with_cp, timm's)
 CONFIG_STEP = 'mmmixer config-step'  # the training step of tools/train.py, built from a config
+ONNX_RUNTIME = 'onnxruntime'  # the mmmixer classifier exported to ONNX, run by ONNX Runtime (inference, CPU)
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 AMP_DTYPE_NAMES = {'bf16': 'bfloat16', 'fp16': 'float16'}
 

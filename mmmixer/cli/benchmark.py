@@ -14,6 +14,7 @@ import argparse
 
 from mmmixer.benchmark import (
     IMPLEMENTATIONS,
+    ONNX_RUNTIME,
     VARIANTS,
     Settings,
     detection_backbone_cost,
@@ -38,7 +39,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=5, help='timed repeats per implementation (median reported)')
     parser.add_argument('--modes', nargs='+', default=['inference', 'train'], choices=['inference', 'train'])
-    parser.add_argument('--implementations', nargs='+', default=list(IMPLEMENTATIONS), choices=IMPLEMENTATIONS)
+    parser.add_argument(
+        '--implementations',
+        nargs='+',
+        default=list(IMPLEMENTATIONS),
+        choices=[*IMPLEMENTATIONS, ONNX_RUNTIME],
+        help=f'{ONNX_RUNTIME}: the mmmixer classifier exported to ONNX (inference, CPU fp32; needs mmmixer[deploy])',
+    )
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--compile', action='store_true', help='torch.compile every model')
     parser.add_argument(
@@ -52,7 +59,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
         action='store_true',
         help="training steps use torch's foreach AdamW (model-sized temporaries) instead of the fused one",
     )
-    parser.add_argument('--pipeline', action='store_true', help='also time the ImageNet train and eval pipelines, 2 workers')
+    parser.add_argument(
+        '--pipeline', action='store_true', help='also time the ImageNet train and eval pipelines, 2 workers'
+    )
     parser.add_argument(
         '--detection-cost',
         action='store_true',
@@ -95,7 +104,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
         )
     print(format_table(report))
     if 'test_pipeline_images_per_second' in report:
-        print(f'eval pipeline (decode + resize + crop, 2 workers): {report["test_pipeline_images_per_second"]:.1f} img/s')
+        print(
+            f'eval pipeline (decode + resize + crop, 2 workers): {report["test_pipeline_images_per_second"]:.1f} img/s'
+        )
         print(
             'train pipeline (decode + inception crop + flip + RandAugment, 2 workers): '
             f'{report["train_pipeline_images_per_second"]:.1f} img/s'

@@ -11,12 +11,12 @@ a file that is not an image ends the command with one line naming it (exit code 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import os.path as osp
-import tempfile
+import sys
 
 from mmmixer.cli.common import load_config, reported_checkpoint_errors, usage_error
+from mmmixer.fileio import check_output_folder, write_atomically, write_json_atomically
 
 DEFAULT_MODEL = 'mixer-b16_in1k'
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
@@ -119,11 +119,12 @@ def check_checkpoint_path(pretrained) -> None:
 def check_output(out: str | None) -> None:
     if out is None:
         return
-    folder = osp.dirname(osp.abspath(out))
-    if not osp.isdir(folder):
-        usage_error(f'--out {out}: folder {folder} does not exist; create it or name another file')
     if osp.isdir(out):
         usage_error(f'--out {out} is a folder; name a .json file')
+    try:
+        check_output_folder(out)
+    except OSError as error:  # missing or not writable
+        usage_error(f'--out {out}: {error}')
 
 
 def top_predictions(scores, classes, topk: int) -> list[dict]:
@@ -146,12 +147,9 @@ def print_table(images: list[str], predictions: list[list[dict]]) -> None:
 
 
 def write_json(out: str, images: list[str], predictions: list[list[dict]], model: str) -> None:
-    """Written to a temporary file beside ``out`` and renamed: never a half-written file."""
+    """Written whole or not at all (:mod:`mmmixer.fileio`)."""
     records = [{'image': image, 'predictions': rows} for image, rows in zip(images, predictions, strict=True)]
-    folder = osp.dirname(osp.abspath(out))
-    with tempfile.NamedTemporaryFile('w', dir=folder, suffix='.json.tmp', delete=False) as file:
-        json.dump({'model': model, 'results': records}, file, indent=2)
-    os.replace(file.name, out)
+    write_json_atomically({'model': model, 'results': records}, out)
 
 
 def drawing_names(images: list[str]) -> list[str]:
@@ -164,6 +162,7 @@ def drawing_names(images: list[str]) -> list[str]:
 def draw(show_dir: str, images: list[str], decoded: list, samples: list, classes, topk: int) -> list[str]:
     import torch
     from mmpretrain.visualization import UniversalVisualizer
+    from PIL import Image
 
     os.makedirs(show_dir, exist_ok=True)
     visualizer = UniversalVisualizer()
@@ -172,15 +171,15 @@ def draw(show_dir: str, images: list[str], decoded: list, samples: list, classes
         sample = sample.clone()
         sample.set_pred_label(torch.argsort(sample.pred_score, descending=True)[:topk])
         short = min(image.shape[:2])
-        out_file = osp.join(show_dir, name)
-        visualizer.visualize_cls(
+        drawn = visualizer.visualize_cls(
             image[..., ::-1].copy(),  # the visualizer draws RGB
             sample,
             classes=classes,
             draw_gt=False,
             resize=MIN_DRAWN_SIDE if short < MIN_DRAWN_SIDE else None,
-            out_file=out_file,
         )
+        out_file = osp.join(show_dir, name)
+        write_atomically(out_file, lambda tmp, drawn=drawn: Image.fromarray(drawn).save(tmp, format='PNG'))
         written.append(out_file)
     return written
 
@@ -204,6 +203,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     with reported_checkpoint_errors():
         inferencer = ImageClassificationInferencer(model, pretrained=pretrained, device=device)
+    import mmpretrain.utils.progress
+
+    # mmpretrain's progress bar (rich) ends without a newline when stdout is not a terminal: it would run into
+    # the table's first line.
+    mmpretrain.utils.progress.disable_progress_bar = not sys.stdout.isatty()
     samples = inferencer(decoded, return_datasamples=True, batch_size=args.batch_size)
     classes = inferencer.classes
     num_classes = samples[0].pred_score.numel()

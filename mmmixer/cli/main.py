@@ -40,6 +40,9 @@ COMMANDS = {
     'vis-token-mixing': Command(
         'mmmixer.cli.vis_token_mixing', "draw a block's token-mixing units (tools/visualizations/vis_token_mixing.py)"
     ),
+    'export': Command(
+        'mmmixer.cli.export', 'a config model to ONNX, checked with ONNX Runtime (tools/deployment/pytorch2onnx.py)'
+    ),
     'check-data': Command(
         'mmmixer.cli.check_data', "list a config data set's images that do not decode (tools/misc/check_data.py)"
     ),

@@ -18,7 +18,11 @@ DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 def use_fast_dataloaders(cfg: Config, pin_memory: bool = True, persistent_workers: bool = True) -> None:
     """Pinned memory and persistent workers for every dataloader, unless the config says otherwise
-    (``pin_memory`` / ``persistent_workers`` False turn them off whatever the config says)."""
+    (``pin_memory`` / ``persistent_workers`` False turn them off whatever the config says). Memory is pinned
+    only where there is a GPU to copy to: without one torch can only warn that it cannot pin."""
+    import torch
+
+    pin_memory = pin_memory and torch.cuda.is_available()
     for name in DATALOADERS:
         loader = cfg.get(name)
         if not loader:

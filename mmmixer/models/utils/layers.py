@@ -9,6 +9,7 @@ from torch import nn
 
 from mmmixer.errors import ConfigTypeError, ConfigValueError
 from mmmixer.models.utils.fast_paths import activate, linear_over_tokens
+from mmmixer.models.utils.windows import ceil_div, exporting
 
 MLP_AXES = ('channels', 'tokens')
 
@@ -127,7 +128,9 @@ class PatchEmbed(nn.Module):
     def _adaptive_pad(self, size: tuple[int, int]) -> tuple[int, int]:
         """Padding (height, width) that makes the last patch end at or past the last pixel."""
         k, s = self.proj.kernel_size, self.proj.stride
-        return tuple(max((-(-size[i] // s[i]) - 1) * s[i] + k[i] - size[i], 0) for i in range(2))
+        # No max(.., 0) when the kernel covers its stride (patches): it could not be exported with symbolic sizes.
+        pads = [(ceil_div(size[i], s[i]) - 1) * s[i] + k[i] - size[i] for i in range(2)]
+        return tuple(pad if k[i] >= s[i] else max(pad, 0) for i, pad in enumerate(pads))
 
     def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
         k, s, p = self.proj.kernel_size, self.proj.stride, self.proj.padding
@@ -137,7 +140,7 @@ class PatchEmbed(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.adaptive_padding:
             pad_h, pad_w = self._adaptive_pad(tuple(x.shape[-2:]))
-            if pad_h or pad_w:
+            if pad_h or pad_w or exporting():
                 if self.adaptive_padding == 'corner':
                     x = F.pad(x, (0, pad_w, 0, pad_h))
                 else:

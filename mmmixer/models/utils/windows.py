@@ -15,6 +15,18 @@ import torch.nn.functional as F
 OUT_TYPES = ('flat_featmap', 'featmap', 'raw', 'avg_featmap')
 
 
+def ceil_div(a: int, b: int) -> int:
+    """ceil(a / b) for a >= 0, b > 0, written without negative operands: an exported ONNX graph divides
+    integers by truncation, so the usual ``-(-a // b)`` would round the wrong way there."""
+    return (a + b - 1) // b
+
+
+def exporting() -> bool:
+    """Whether the forward is being captured for export (torch.export / ONNX): shape-dependent shortcuts
+    would then be frozen at the example's size, so the general path is taken."""
+    return torch.compiler.is_exporting()
+
+
 def to_windows(feat: torch.Tensor, window: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(B, C, H, W) stem output -> token-major windows (N, B, W, C), and the mask of their padding.
 
@@ -23,17 +35,18 @@ def to_windows(feat: torch.Tensor, window: tuple[int, int]) -> tuple[torch.Tenso
     """
     wh, ww = window
     height, width = feat.shape[-2:]
-    pad_h, pad_w = -height % wh, -width % ww
-    if pad_h or pad_w:
+    pad_h, pad_w = ceil_div(height, wh) * wh - height, ceil_div(width, ww) * ww - width
+    padded = bool(pad_h or pad_w) or exporting()
+    if padded:
         feat = F.pad(feat, (0, pad_w, 0, pad_h))
     b, c, h, w = feat.shape
     rows, cols = h // wh, w // ww
     feat = feat.view(b, c, rows, wh, cols, ww)
     tokens = feat.permute(3, 5, 0, 2, 4, 1).reshape(wh * ww, b, rows * cols, c)
     pad_mask = None
-    if pad_h or pad_w:
-        outside = torch.ones(h, w, dtype=torch.bool, device=feat.device)
-        outside[:height, :width] = False
+    if padded:
+        inside = torch.zeros(1, 1, height, width, device=feat.device)
+        outside = F.pad(inside, (0, pad_w, 0, pad_h), value=1.0)[0, 0] > 0
         pad_mask = outside.view(rows, wh, cols, ww).permute(1, 3, 0, 2).reshape(wh * ww, 1, rows * cols, 1)
     return tokens.contiguous(), pad_mask  # the blocks update the tokens in place when inferring
 
@@ -41,7 +54,7 @@ def to_windows(feat: torch.Tensor, window: tuple[int, int]) -> tuple[torch.Tenso
 def windows_to_grid(x: torch.Tensor, window: tuple[int, int], grid: tuple[int, int]) -> torch.Tensor:
     """Token-major windows (N, B, W, C) -> (B, H, W, C) on the unpadded token grid."""
     wh, ww = window
-    rows, cols = -(-grid[0] // wh), -(-grid[1] // ww)
+    rows, cols = ceil_div(grid[0], wh), ceil_div(grid[1], ww)
     _, b, _, c = x.shape
     x = x.view(wh, ww, b, rows, cols, c).permute(2, 3, 0, 4, 1, 5)
     return x.reshape(b, rows * wh, cols * ww, c)[:, : grid[0], : grid[1]]
@@ -49,7 +62,7 @@ def windows_to_grid(x: torch.Tensor, window: tuple[int, int], grid: tuple[int, i
 
 def format_output(x: torch.Tensor, window: tuple[int, int], grid: tuple[int, int], out_type: str) -> torch.Tensor:
     """Token-major windows (N, B, W, C) -> the backbone's output layout (see :data:`OUT_TYPES`)."""
-    if grid == window:
+    if grid == window and not exporting():
         # One unpadded window: token-major (N, B, 1, C) is the grid in raster order already.
         tokens = x[:, :, 0]
         if out_type == 'avg_featmap':
