@@ -96,8 +96,19 @@ def test_mmpretrain_state_dict_loads_strictly_and_computes_the_same():
         assert torch.allclose(ours(images, mode='tensor'), theirs(images, mode='tensor'), atol=1e-6)
 
 
+def test_docs_name_table_is_the_rename_applied_on_load():
+    """Every row of the name table in docs/mmpretrain.md, read from the file: what the table promises is what loads."""
+    import re
+
+    rows = re.findall(r'^\| `([\w.]+)` \| `([\w.]+)` \|$', (REPO / 'docs' / 'mmpretrain.md').read_text(), re.M)
+    assert len(rows) == 9
+    for theirs, ours in rows:
+        for suffix in ('weight', 'bias'):
+            assert rename_mmpretrain_key(f'{theirs.replace("N", "7")}.{suffix}') == f'{ours.replace("N", "7")}.{suffix}'
+
+
 def test_mmpretrain_key_renames():
-    """Every row of the name table in docs/mmpretrain.md."""
+    """Names as mmpretrain's checkpoints hold them, at several block indices; ours pass through."""
     assert rename_mmpretrain_key('patch_embed.projection.weight') == 'stem.proj.weight'
     assert rename_mmpretrain_key('patch_embed.norm.weight') == 'stem.norm.weight'
     assert rename_mmpretrain_key('layers.2.ln1.weight') == 'blocks.2.norm1.weight'
@@ -635,3 +646,10 @@ def test_mmpretrains_own_mixer_configs_run_with_only_the_type_changed(config):
         expected = theirs.eval()(images, mode='tensor')
         actual = ours.eval()(images, mode='tensor')
     assert (actual - expected).abs().max() <= 1e-4 * expected.abs().max()
+
+
+def test_a_partial_act_cfg_override_keeps_gelu():
+    """`--cfg-options model.backbone.act_cfg.approximate=tanh` (README, docs) merges into no act_cfg at all."""
+    backbone = tiny_mixer(act_cfg=dict(approximate='tanh'))
+    acts = {type(m.act).__name__ + ':' + m.act.approximate for m in backbone.modules() if hasattr(m, 'act')}
+    assert acts == {'GELU:tanh'}

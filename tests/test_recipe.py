@@ -284,7 +284,7 @@ def test_cutout_is_a_clipped_120_pixel_square_of_128():
         # autoaugment.cutout: rows max(0, c - 60) .. min(224, c + 60) for a centre c in [0, 224).
         for low, high in ((top, bottom), (left, right)):
             assert high - low <= 120
-            assert (low == 0 or high == 224 or high - low == 120) and (low == 0 or high - low == 120 or high == 224)
+            assert low == 0 or high == 224 or high - low == 120
             centre = low + 60 if low > 0 else high - 60
             assert 0 <= centre < 224 and (max(0, centre - 60), min(224, centre + 60)) == (low, high)
         sides.add((bottom - top, right - left))

@@ -95,11 +95,8 @@ def runner_from_args(
 
     skipped_images_report = check_bad_input(cfg, args, dataloaders)  # before the Runner writes anything
     work_dir_existed = osp.exists(cfg.work_dir)
-    try:
-        with reported_bad_input():
-            runner = build_runner(cfg, args.compile)
-    except ValueError as error:  # a compile setting that is neither a bool nor a dict
-        usage_error(str(error))
+    with reported_bad_input():  # e.g. a compile setting that is neither a bool nor a dict
+        runner = build_runner(cfg, args.compile)
     setattr(runner, NEW_WORK_DIR, not work_dir_existed)  # what a run refused before training may remove
     if skipped_images_report is not None:  # skip_broken_images=True: count and log what training skips
         runner.register_hook(skipped_images_report())

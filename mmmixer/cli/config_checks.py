@@ -23,16 +23,12 @@ from functools import partial
 from mmengine.config import Config
 
 from mmmixer.cli.usage import usage_error
+from mmmixer.datasets.check import LOADER_TYPES
 from mmmixer.errors import BrokenImageError, ConfigValueError, InputSizeError, one_line
 
 SKIP_SWITCH = 'skip_broken_images'
 URL = re.compile(r'[\w.+-]+://')
-IMAGE_LOADERS = (
-    'LoadImageFromFile',
-    'mmcv.LoadImageFromFile',
-    'mmpretrain.LoadImageFromFile',
-    'mmdet.LoadImageFromFile',
-)
+IMAGE_LOADERS = LOADER_TYPES  # the image loaders that mmmixer.LoadImageChecked takes the place of
 
 
 # ----------------------------------------------------------------------------- config files
@@ -215,7 +211,7 @@ def use_checked_image_loading(cfg: Config, dataloaders: tuple[str, ...], config:
                         find_all=check_data_command(config, split, cfg_options),
                         skip_broken=skip and name == 'train_dataloader',
                     )
-    return skip and bool(cfg.get('train_dataloader'))
+    return skip and 'train_dataloader' in dataloaders and bool(cfg.get('train_dataloader'))
 
 
 # ----------------------------------------------------------------------------- all of it, for train and test

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import argparse
 
-from mmmixer.cli.common import config_command_parser, load_config, reported_checkpoint_errors, usage_error
+from mmmixer.cli.common import (
+    config_command_parser,
+    load_config,
+    prepare_runtime,
+    reported_checkpoint_errors,
+    usage_error,
+)
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -51,10 +57,7 @@ def _build_model(cfg, checkpoint: str):
         usage_error('the config has no model; export a config that defines one (e.g. configs/mixer-b16_in1k.py)')
     check_config_values(cfg)  # a value our backbone or neck rejects: error: model.backbone: ..., exit 2
     check_checkpoint_path(checkpoint, 'checkpoint')
-    if cfg.get('custom_imports'):
-        from mmengine.utils import import_modules_from_strings
-
-        import_modules_from_strings(**cfg.custom_imports)
+    prepare_runtime(cfg)  # mmcv's compiled ops for detection configs (one line if missing), custom_imports
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = MODELS.build(cfg.model)
     with reported_checkpoint_errors():

@@ -111,11 +111,6 @@ def resolve_model(name: str, pretrained: str | None):
     return name, pretrained
 
 
-def check_checkpoint_path(pretrained) -> None:
-    if isinstance(pretrained, str) and '://' not in pretrained and not osp.isfile(pretrained):
-        usage_error(f'checkpoint {pretrained} does not exist; pass --pretrained CHECKPOINT (a .pth file or URL)')
-
-
 def check_output(out: str | None) -> None:
     if out is None:
         return
@@ -194,7 +189,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     images = collect_images(args.images)
     decoded = read_images(images)
     model, pretrained = resolve_model(args.model, args.pretrained)
-    check_checkpoint_path(pretrained)
+    from mmmixer.cli.config_checks import check_checkpoint_path
+
+    check_checkpoint_path(pretrained, 'checkpoint')  # a directory or a missing file: one line, exit 2
 
     import torch
     from mmpretrain.apis import ImageClassificationInferencer

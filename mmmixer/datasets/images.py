@@ -90,7 +90,9 @@ class LoadImageChecked(LoadImageFromFile):
     def __init__(self, data_set: str = 'the data set', find_all: str = '', skip_broken: bool = False, **kwargs):
         super().__init__(**kwargs)
         if getattr(self, 'file_client_args', None) is not None:
-            raise ConfigValueError('LoadImageChecked takes backend_args, not the deprecated file_client_args')
+            raise ConfigValueError(
+                'LoadImageFromFile: file_client_args is deprecated (mmcv 2); use backend_args=dict(backend=...) instead'
+            )
         self.data_set = data_set
         self.find_all = find_all
         self.skip_broken = bool(skip_broken)
@@ -109,7 +111,7 @@ class LoadImageChecked(LoadImageFromFile):
         return results
 
     def _broken(self, path: str, problem: str) -> None:
-        if not self.skip_broken:
+        if not (self.skip_broken or self.ignore_empty):  # a config's ignore_empty=True skipped them before too
             fix = f'list every broken file with `{self.find_all}`, then' if self.find_all else 'then'
             raise BrokenImageError(
                 f'broken image in {self.data_set}: {path} {problem}; {fix} delete or replace them '

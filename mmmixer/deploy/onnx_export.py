@@ -40,14 +40,16 @@ class Check(NamedTuple):
 
 
 class Classifier(nn.Module):
-    """An mmpretrain classifier as a graph: image batch -> (logits, scores), scores as its head gives them
-    (sigmoid for a sigmoid loss, softmax otherwise)."""
+    """An mmpretrain classifier as a graph: image batch -> (logits, scores), scores as its head predicts them:
+    sigmoid for a multi-label head, softmax otherwise (mmpretrain's ``ClsHead`` predicts with softmax also when
+    it is trained with a sigmoid loss, as the ImageNet recipe is)."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
+        from mmpretrain.models.heads import MultiLabelClsHead
+
         self.model = model
-        loss = getattr(model.head, 'loss_module', None)
-        self.sigmoid = bool(getattr(loss, 'use_sigmoid', False))
+        self.sigmoid = isinstance(model.head, MultiLabelClsHead)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self.model.head(self.model.extract_feat(images))

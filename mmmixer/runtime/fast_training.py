@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mmmixer.errors import ConfigValueError
+
 AMP_DTYPES = ('bfloat16', 'float16')
 # Optimizers whose torch implementation takes ``fused=True``.
 FUSABLE_OPTIMIZERS = ('Adam', 'AdamW', 'SGD')
@@ -101,7 +103,7 @@ def compile_options(value) -> dict | None:
         return {}
     if isinstance(value, dict):
         return dict(value)
-    raise ValueError(f'compile must be True, False or a dict of torch.compile arguments, got {value!r}')
+    raise ConfigValueError(f'compile must be True, False or a dict of torch.compile arguments, got {value!r}')
 
 
 def compile_in_place(model: nn.Module, options: dict) -> list[str]:

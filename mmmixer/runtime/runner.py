@@ -67,7 +67,7 @@ def build_runner(cfg: Config, compile_flag: bool = False):
     mmengine's own ``compile`` setting compiles the whole ``train_step`` (optimizer wrapper, AMP
     context, logging), which dynamo cannot trace; it is taken out of the config here and applied to
     the backbone, neck and head instead (:func:`mmmixer.runtime.fast_training.compile_in_place`).
-    Raises ``ValueError`` for a ``compile`` setting that is neither a bool nor a dict.
+    Raises ``ConfigValueError`` for a ``compile`` setting that is neither a bool nor a dict.
     """
     from mmengine.model import is_model_wrapper
     from mmengine.runner import Runner

@@ -104,7 +104,7 @@ class MixerBlock(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if num_fcs != 2:
             raise ConfigValueError(f'num_fcs={num_fcs} is not supported: Mixer MLPs have 2 Linear layers; use 2')
-        act_cfg = act_cfg or dict(type='GELU')
+        act_cfg = {'type': 'GELU', **(act_cfg or {})}  # `--cfg-options ...act_cfg.approximate=tanh` names no type
         norm_cfg = norm_cfg or dict(type='LN', eps=1e-6)
         self.drop_path_rate = drop_path_rate
         self.drop_path_scale_by_keep = drop_path_scale_by_keep
@@ -268,7 +268,7 @@ class MlpMixer(BaseModule):
                 f'frozen_stages={frozen_stages!r}: use -1 (nothing), 0 (the stem) or k > 0 (the stem and k blocks)'
             )
         self.norm_cfg = dict(norm_cfg or dict(type='LN', eps=1e-6))
-        self.act_cfg = dict(act_cfg or dict(type='GELU'))
+        self.act_cfg = {'type': 'GELU', **(act_cfg or {})}  # a partial override (approximate=tanh) keeps GELU
         if out_type not in OUT_TYPES:
             raise ConfigValueError(f'out_type={out_type!r} is not supported; choose one of {OUT_TYPES}')
         if token_mixing not in TOKEN_MIXING_MODES:

@@ -140,7 +140,7 @@ class PatchEmbed(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.adaptive_padding:
             pad_h, pad_w = self._adaptive_pad(tuple(x.shape[-2:]))
-            if pad_h or pad_w or exporting():
+            if exporting() or pad_h or pad_w:
                 if self.adaptive_padding == 'corner':
                     x = F.pad(x, (0, pad_w, 0, pad_h))
                 else:

@@ -36,7 +36,7 @@ def to_windows(feat: torch.Tensor, window: tuple[int, int]) -> tuple[torch.Tenso
     wh, ww = window
     height, width = feat.shape[-2:]
     pad_h, pad_w = ceil_div(height, wh) * wh - height, ceil_div(width, ww) * ww - width
-    padded = bool(pad_h or pad_w) or exporting()
+    padded = exporting() or bool(pad_h or pad_w)
     if padded:
         feat = F.pad(feat, (0, pad_w, 0, pad_h))
     b, c, h, w = feat.shape
@@ -62,7 +62,7 @@ def windows_to_grid(x: torch.Tensor, window: tuple[int, int], grid: tuple[int, i
 
 def format_output(x: torch.Tensor, window: tuple[int, int], grid: tuple[int, int], out_type: str) -> torch.Tensor:
     """Token-major windows (N, B, W, C) -> the backbone's output layout (see :data:`OUT_TYPES`)."""
-    if grid == window and not exporting():
+    if not exporting() and grid == window:
         # One unpadded window: token-major (N, B, 1, C) is the grid in raster order already.
         tokens = x[:, :, 0]
         if out_type == 'avg_featmap':
