@@ -135,11 +135,13 @@ def prepare_runtime(cfg: Config) -> None:
 
 
 def _dataset_paths(dataset: dict) -> list[str]:
-    """The folders/files a dataset config needs, resolved against its data_root."""
-    if 'dataset' in dataset:  # wrappers such as RepeatDataset / ClassBalancedDataset
-        return _dataset_paths(dataset['dataset'])
-    if 'datasets' in dataset:  # ConcatDataset
-        return [path for child in dataset['datasets'] for path in _dataset_paths(child)]
+    """The folders/files a dataset config needs (those of every data set inside its wrappers), against data_root."""
+    from mmmixer.cli.config_checks import leaf_datasets
+
+    return [path for leaf in leaf_datasets(dataset) for path in _leaf_dataset_paths(leaf)]
+
+
+def _leaf_dataset_paths(dataset: dict) -> list[str]:
     root = dataset.get('data_root') or ''
     paths = []
     prefix = dataset.get('data_prefix') or dataset.get('split')  # mmpretrain's ImageNet reads root/<split>
