@@ -12,13 +12,14 @@ PY := $(VENV)/bin/python
 # Re-run set-up when the requirements or packaging change.
 SETUP_STAMP := $(VENV)/.mmmixer-setup-lite
 SETUP_FULL_STAMP := $(VENV)/.mmmixer-setup-full
-SETUP_INPUTS := requirements/torch.txt requirements/pinned.txt requirements/tests.txt setup.py \
+SETUP_INPUTS := requirements/torch.txt requirements/pinned.txt requirements/tests.txt requirements/seg.txt setup.py \
 	tools/setup_env.sh tools/build_mmcv.sh
 DEMO_DIR ?= work_dirs/demo
 DEMO_DET_DIR ?= work_dirs/demo-det
+DEMO_SEG_DIR ?= work_dirs/demo-seg
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-full test demo demo-det lint format clean-venv
+.PHONY: setup setup-full test demo demo-det demo-seg lint format clean-venv
 
 # The environment for the classification path (what `make demo` needs); a full environment satisfies it too.
 setup: $(SETUP_STAMP)
@@ -47,10 +48,16 @@ test: setup-full
 demo: setup
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/run_demo.py --work-dir $(DEMO_DIR)
 
-# Fine-tune the `make demo` checkpoint (made first if missing) as a RetinaNet on digit canvases; ends with COCO mAP.
+# Fine-tune the `make demo` checkpoint (made first if missing) as a RetinaNet on digit canvases; ends with COCO mAP
+# and a picture of the detections.
 # mmdet needs mmcv's compiled ops, hence the full environment.
 demo-det: setup-full
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/run_demo_det.py --work-dir $(DEMO_DET_DIR) --demo-dir $(DEMO_DIR)
+
+# Fine-tune the `make demo` checkpoint (made first if missing) as a UPerNet segmenter on digit canvases; ends with
+# mIoU and a picture (image | truth | prediction). mmseg's models need mmcv's compiled ops: the full environment.
+demo-seg: setup-full
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/run_demo_seg.py --work-dir $(DEMO_SEG_DIR) --demo-dir $(DEMO_DIR)
 
 # Check style without changing files.
 lint: setup

@@ -71,6 +71,8 @@ setup(
     ],
     extras_require={
         'det': ['mmdet>=3.3.0,<3.4', 'mmcv>=2.0.0,<2.2.0', 'pycocotools'],
+        # mmseg imports ftfy and regex without requiring them.
+        'seg': ['mmsegmentation>=1.2.2,<1.3', 'mmcv>=2.0.0,<2.2.0', 'ftfy', 'regex'],
         'convert': ['timm>=1.0', 'safetensors>=0.4', 'tqdm'],
         # `mmmixer export`: torch.onnx's exporter (dynamo) needs onnxscript; --verify runs ONNX Runtime.
         'deploy': ['onnx>=1.17', 'onnxscript>=0.5', 'onnxruntime>=1.20'],

@@ -1,9 +1,9 @@
-"""Whether mmcv's compiled ops are installed, and a clear error where a config needs them.
+"""Whether mmcv's compiled ops (and mmseg) are installed, and a clear error where a config needs them.
 
 ``make setup`` installs mmcv without its compiled ops (``mmcv 2.1.0+lite``, seconds to build instead of
-about 15-20 minutes). The backbone, the converters and the classification path never use them; mmdet's
-detectors do (nms, RoIAlign), and ``mmdet.models`` imports ``mmcv.ops`` as soon as it is imported.
-``make setup-full`` adds them.
+about 15-20 minutes) and without mmsegmentation. The backbone, the converters and the classification path
+never use them; mmdet's detectors do (nms, RoIAlign: ``mmdet.models`` imports ``mmcv.ops`` as soon as it is
+imported), and so do mmseg's models, which ``make setup-full`` installs with the ops.
 """
 
 from __future__ import annotations
@@ -36,33 +36,58 @@ def has_compiled_ops() -> bool:
         return False
 
 
-def config_needs_compiled_ops(cfg: Config) -> bool:
-    """True for configs that build mmdet models: mmdet's scope, imports or ``mmdet.``-prefixed model type."""
-    if cfg.get('default_scope') == 'mmdet':
-        return True
+# The dense-prediction packages whose models import mmcv's compiled ops: scope -> (distribution, pip extra).
+DENSE_PACKAGES = {'mmdet': ('mmdet', 'det'), 'mmseg': ('mmsegmentation', 'seg')}
+
+
+def dense_scopes(cfg: Config) -> list[str]:
+    """The scopes of :data:`DENSE_PACKAGES` whose models ``cfg`` builds: by default scope, ``custom_imports`` or a
+    scope-prefixed model type."""
     imports = (cfg.get('custom_imports') or {}).get('imports', [])
     if isinstance(imports, str):
         imports = [imports]
-    if any(name == 'mmdet' or name.startswith('mmdet.') for name in imports):
-        return True
     model = cfg.get('model')
-    return isinstance(model, dict) and str(model.get('type', '')).startswith('mmdet.')
+    model_type = str(model.get('type', '')) if isinstance(model, dict) else ''
+    return [
+        scope
+        for scope in DENSE_PACKAGES
+        if cfg.get('default_scope') == scope
+        or any(name == scope or name.startswith(f'{scope}.') for name in imports)
+        or model_type.startswith(f'{scope}.')
+    ]
+
+
+def config_needs_compiled_ops(cfg: Config) -> bool:
+    """True for configs that build mmdet or mmseg models."""
+    return bool(dense_scopes(cfg))
 
 
 def check_compiled_ops(cfg: Config) -> None:
-    """Without mmcv's compiled ops: raise :class:`MissingCompiledOpsError` when ``cfg`` needs them;
-    otherwise silence mmcv's import-time warning about them, which is noise for a config that does not use them."""
+    """Raise :class:`MissingCompiledOpsError` when ``cfg`` builds mmdet/mmseg models and mmcv's compiled ops or that
+    package are missing; without the ops, silence mmcv's import-time warning about them for the configs that do not
+    use them (noise there)."""
+    scopes = dense_scopes(cfg)
+    if not scopes:
+        if not has_compiled_ops():
+            warnings.filterwarnings('ignore', message=MISSING_OPS_WARNING, category=UserWarning)
+        return
+    missing = [DENSE_PACKAGES[scope][0] for scope in scopes if importlib.util.find_spec(scope) is None]
+    if has_compiled_ops() and not missing:
+        return
+    config_name = osp.basename(cfg.filename) if cfg.filename else 'this config'
+    builds = f'{config_name} builds {" and ".join(scopes)} models'
     if has_compiled_ops():
-        return
-    if not config_needs_compiled_ops(cfg):
-        warnings.filterwarnings('ignore', message=MISSING_OPS_WARNING, category=UserWarning)
-        return
+        extras = ','.join(DENSE_PACKAGES[scope][1] for scope in scopes)
+        raise MissingCompiledOpsError(
+            f'{builds} and {", ".join(missing)} is not installed: run `make setup-full`, or pip install '
+            f"'mmmixer[{extras}]', then run this command again."
+        )
     try:
         mmcv_build = f'mmcv {importlib.metadata.version("mmcv")}'
     except importlib.metadata.PackageNotFoundError:
         mmcv_build = 'the installed mmcv'
-    config_name = osp.basename(cfg.filename) if cfg.filename else 'this config'
+    also = f' (and {", ".join(missing)}, which it installs too)' if missing else ''
     raise MissingCompiledOpsError(
-        f"{config_name} builds mmdet models, which need mmcv's compiled ops (nms, RoIAlign), and "
-        f'{mmcv_build} has none: {SETUP_FULL_HINT}, then run this command again.'
+        f"{builds}, which need mmcv's compiled ops (mmcv.ops), and {mmcv_build} has none: "
+        f'{SETUP_FULL_HINT}{also}, then run this command again.'
     )

@@ -17,6 +17,7 @@ from tests.helpers import REPO, TINY_DEMO_MODEL, run
 
 CLASSIFICATION_CONFIGS = sorted(REPO.glob('configs/*.py'))
 DETECTION_CONFIGS = sorted((REPO / 'configs/detection').glob('*.py'))  # models, and a shared fragment
+SEGMENTATION_CONFIGS = sorted((REPO / 'configs/segmentation').glob('*.py'))
 
 # As in mmcv without compiled ops: `mmcv._ext` is not found (find_spec gives None, as mmengine's
 # `mmcv_full_available` checks), and `import mmcv.ops` fails where mmcv.ops loads it.
@@ -77,9 +78,10 @@ def env_without_compiled_ops(tmp_path: Path) -> dict:
 
 def test_which_configs_need_compiled_ops():
     assert DETECTION_CONFIGS and CLASSIFICATION_CONFIGS
-    detectors = [Config.fromfile(str(path)) for path in DETECTION_CONFIGS]
+    assert len(SEGMENTATION_CONFIGS) >= 2
+    detectors = [Config.fromfile(str(path)) for path in DETECTION_CONFIGS + SEGMENTATION_CONFIGS]
     detectors = [cfg for cfg in detectors if 'model' in cfg]
-    assert len(detectors) >= 2
+    assert len(detectors) >= 4
     for cfg in detectors:
         assert config_needs_compiled_ops(cfg), cfg.filename
     for path in CLASSIFICATION_CONFIGS:
@@ -100,6 +102,27 @@ def test_a_detection_config_without_compiled_ops_raises_and_never_exits(monkeypa
                        r"mmdet models, which need mmcv's compiled ops .* run `make setup-full` once"):  # fmt: skip
         compiled_ops.check_compiled_ops(detector)
     compiled_ops.check_compiled_ops(Config.fromfile(str(REPO / 'configs/mixer-demo_digits.py')))  # no error
+
+
+def test_a_segmentation_config_says_how_to_get_the_ops_and_mmseg(monkeypatch):
+    import importlib.util
+
+    import mmmixer.compiled_ops as compiled_ops
+
+    segmentor = Config.fromfile(str(REPO / 'configs/segmentation/upernet_mixer-demo_pyramid_digits.py'))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name: None if name == 'mmseg' else real_find_spec(name))
+    # A lite environment (`make setup`): neither the ops nor mmseg.
+    monkeypatch.setattr(compiled_ops, 'has_compiled_ops', lambda: False)
+    with pytest.raises(compiled_ops.MissingCompiledOpsError, match=r"upernet_mixer-demo_pyramid_digits.py builds mmseg "
+                       r"models, which need mmcv's compiled ops .* run `make setup-full` once .*"
+                       r"\(and mmsegmentation, which it installs too\)"):  # fmt: skip
+        compiled_ops.check_compiled_ops(segmentor)
+    # The ops without mmseg (e.g. `pip install mmmixer[det]`).
+    monkeypatch.setattr(compiled_ops, 'has_compiled_ops', lambda: True)
+    with pytest.raises(compiled_ops.MissingCompiledOpsError, match=r"builds mmseg models and mmsegmentation is not "
+                       r"installed: run `make setup-full`, or pip install 'mmmixer\[seg\]'"):  # fmt: skip
+        compiled_ops.check_compiled_ops(segmentor)
 
 
 def test_make_test_runs_with_mmcv_compiled_ops():
@@ -153,3 +176,18 @@ def test_detection_without_compiled_ops_says_how_to_get_them(tmp_path, tool):
     last_line = output.strip().splitlines()[-1]
     assert "need mmcv's compiled ops" in last_line and '`make setup-full`' in last_line, output
     assert not (tmp_path / 'work').exists()  # stopped before mmengine's Runner wrote anything
+
+
+@pytest.mark.slow
+def test_segmentation_without_compiled_ops_says_how_to_get_them(tmp_path):
+    ade = tmp_path / 'ade'
+    for folder in ('images/training', 'annotations/training', 'images/validation', 'annotations/validation'):
+        (ade / folder).mkdir(parents=True)
+    config = REPO / 'configs/segmentation/upernet_mixer-b16_pyramid_8xb2-160k_ade20k-512x512.py'
+    data_root = [f'{loader}.dataset.data_root={ade}' for loader in ('train_dataloader', 'val_dataloader')]
+    code, output = run('tools/train.py', config, '--work-dir', tmp_path / 'work', '--cfg-options', *data_root,
+        env=env_without_compiled_ops(tmp_path), check=False)  # fmt: skip
+    assert code == 2 and 'Traceback' not in output, output
+    last_line = output.strip().splitlines()[-1]
+    assert 'builds mmseg models' in last_line and '`make setup-full`' in last_line, output
+    assert not (tmp_path / 'work').exists()

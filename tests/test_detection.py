@@ -533,3 +533,14 @@ def test_demo_detection_config_trains_from_a_classification_checkpoint_and_tests
     metrics = json.loads(metrics_file.read_text())
     assert 0.0 <= metrics['coco/bbox_mAP_50'] <= 1.0
     assert ('coco/segm_mAP' in metrics) == ('mask-rcnn' in config.name)
+
+    # The demo's picture: image | truth | prediction for held-out canvases, drawn by mmdet's visualizer.
+    from mmmixer.cli.demo_det import draw
+
+    model_options = {'model.backbone.init_cfg.checkpoint': str(tmp_path / 'cls.pth')}
+    picture = draw(str(config), str(work_dir / 'epoch_1.pth'), str(data), model_options, str(tmp_path / 'picture.png'))
+    grid = np.asarray(Image.open(picture).convert('RGB'))
+    assert grid.shape == (2 * 64 * 3 + 4, 3 * 64 * 3 + 2 * 4, 3)  # the 2 held-out canvases x 3 panels, 3x upscaled
+    truth_panel = grid[: 64 * 3, 64 * 3 + 4 : 2 * 64 * 3 + 4]
+    image_panel = grid[: 64 * 3, : 64 * 3]
+    assert (truth_panel != image_panel).any(2).sum() > 100  # the true boxes are drawn over the canvas

@@ -52,8 +52,14 @@ COMMANDS = {
     'prepare-digit-detection': Command(
         'mmmixer.cli.prepare_data', 'write the digit detection set (COCO json, boxes + masks)', 'digit_detection_main'
     ),
+    'prepare-digit-segmentation': Command(
+        'mmmixer.cli.prepare_data',
+        'write the digit segmentation set (canvases + label maps)',
+        'digit_segmentation_main',
+    ),
     'demo': Command('mmmixer.cli.demo', 'prepare the digits, train a small Mixer, test it (make demo)'),
     'demo-det': Command('mmmixer.cli.demo_det', 'fine-tune the demo Mixer as a digit detector (make demo-det)'),
+    'demo-seg': Command('mmmixer.cli.demo_seg', 'fine-tune the demo Mixer as a digit segmenter (make demo-seg)'),
 }
 
 

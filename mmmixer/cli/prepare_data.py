@@ -1,12 +1,13 @@
-"""``mmmixer prepare-digits OUT_DIR`` and ``mmmixer prepare-digit-detection OUT_DIR``
-(``tools/dataset_converters/prepare_*.py``): the demo datasets, written by :mod:`mmmixer.dataset_writers`."""
+"""``mmmixer prepare-digits OUT_DIR``, ``mmmixer prepare-digit-detection OUT_DIR`` and
+``mmmixer prepare-digit-segmentation OUT_DIR`` (``tools/dataset_converters/prepare_*.py``): the demo datasets,
+written by :mod:`mmmixer.dataset_writers`."""
 
 from __future__ import annotations
 
 import argparse
 
 from mmmixer.cli.common import usage_error
-from mmmixer.dataset_writers import prepare_digit_detection, prepare_digits
+from mmmixer.dataset_writers import prepare_digit_detection, prepare_digit_segmentation, prepare_digits
 
 
 def _parser(prog: str | None, description: str, written: str, held_out: str) -> argparse.ArgumentParser:
@@ -30,8 +31,9 @@ def digits_main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     return info
 
 
-def digit_detection_main(argv: list[str] | None = None, prog: str | None = None) -> dict:
-    parser = _parser(prog, 'Write the digit detection set (COCO json, boxes + masks)', 'set', 'scans')
+def _canvases_parser(prog: str | None, description: str) -> argparse.ArgumentParser:
+    """The arguments of the canvas sets (detection, segmentation): the same settings make the same canvases."""
+    parser = _parser(prog, description, 'set', 'scans')
     parser.add_argument('--num-train', type=int, default=1200, help='training canvases (default 1200)')
     parser.add_argument('--num-val', type=int, default=200, help='held-out canvases (default 200)')
     parser.add_argument('--canvas-size', type=int, default=128, help='side of the canvases in pixels (default 128)')
@@ -42,9 +44,13 @@ def digit_detection_main(argv: list[str] | None = None, prog: str | None = None)
         '--digit-sizes', type=int, nargs=2, default=(16, 48), metavar=('MIN', 'MAX'),
         help='side in pixels that a scan is upscaled to (default 16 48)',
     )  # fmt: skip
+    return parser
+
+
+def _write_canvases(writer, parser: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.Namespace, dict]:
     args = parser.parse_args(argv)
     try:
-        info = prepare_digit_detection(
+        info = writer(
             args.out_dir,
             num_train=args.num_train,
             num_val=args.num_val,
@@ -56,8 +62,25 @@ def digit_detection_main(argv: list[str] | None = None, prog: str | None = None)
         )
     except (FileExistsError, ValueError) as error:
         usage_error(str(error), parser.prog)
+    return args, info
+
+
+def digit_detection_main(argv: list[str] | None = None, prog: str | None = None) -> dict:
+    parser = _canvases_parser(prog, 'Write the digit detection set (COCO json, boxes + masks)')
+    args, info = _write_canvases(prepare_digit_detection, parser, argv)
     print(
         f'digit detection: {info["num_train"]} train canvases ({info["num_train_instances"]} digits) / '
         f'{info["num_val"]} val canvases ({info["num_val_instances"]} digits) in {args.out_dir}'
+    )
+    return info
+
+
+def digit_segmentation_main(argv: list[str] | None = None, prog: str | None = None) -> dict:
+    parser = _canvases_parser(prog, 'Write the digit segmentation set (canvases + label maps, mmseg layout)')
+    args, info = _write_canvases(prepare_digit_segmentation, parser, argv)
+    stroke_share = 1 - info['val_pixels_per_class']['background'] / sum(info['val_pixels_per_class'].values())
+    print(
+        f'digit segmentation: {info["num_train"]} train / {info["num_val"]} val canvases in {args.out_dir} '
+        f'({stroke_share:.1%} of the val pixels are digit strokes)'
     )
     return info

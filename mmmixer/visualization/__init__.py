@@ -1,0 +1,3 @@
+from .token_mixing import draw_token_mixing, token_mixing_units
+
+__all__ = ['draw_token_mixing', 'token_mixing_units']
