@@ -1,4 +1,4 @@
-"""MLP-Mixer for OpenMMLab: backbone, configs, weight converters, detection support.
+"""MLP-Mixer for OpenMMLab: backbone, configs, weight converters, detection and segmentation support.
 
 Importing mmmixer registers its models and makes mmengine load checkpoints safely, whatever their
 scheme (local, ``http(s)://``, ``torchvision://``, ``open-mmlab://`` ...): ``weights_only`` with an

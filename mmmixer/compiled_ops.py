@@ -18,11 +18,11 @@ from mmengine.config import Config
 # Without the ops, importing mmcv.cnn.bricks.transformer (mmpretrain's models do) warns that
 # MultiScaleDeformableAttention is missing and that one "should install mmcv rather than mmcv-lite".
 MISSING_OPS_WARNING = 'Fail to import ``MultiScaleDeformableAttention``'
-SETUP_FULL_HINT = 'run `make setup-full` once (it builds them: about 15-20 minutes on 2 cores, then cached)'
 
 
 class MissingCompiledOpsError(RuntimeError):
-    """A config needs mmcv's compiled ops and the installed mmcv has none; the message says how to get them.
+    """A config builds mmdet/mmseg models and mmcv's compiled ops or that package are missing; the message says how
+    to get them.
 
     The command lines print it as their one error line and exit with code 2.
     """
@@ -75,10 +75,16 @@ def check_compiled_ops(cfg: Config) -> None:
     if has_compiled_ops() and not missing:
         return
     config_name = osp.basename(cfg.filename) if cfg.filename else 'this config'
+    raise MissingCompiledOpsError(missing_message(config_name, scopes, missing))
+
+
+def missing_message(config_name: str, scopes: list[str], missing: list[str]) -> str:
+    """The one line for a config that builds ``scopes``' models where the ``missing`` distributions (and maybe
+    mmcv's compiled ops) are not installed."""
     builds = f'{config_name} builds {" and ".join(scopes)} models'
     if has_compiled_ops():
         extras = ','.join(DENSE_PACKAGES[scope][1] for scope in scopes)
-        raise MissingCompiledOpsError(
+        return (
             f'{builds} and {", ".join(missing)} is not installed: run `make setup-full`, or pip install '
             f"'mmmixer[{extras}]', then run this command again."
         )
@@ -86,8 +92,17 @@ def check_compiled_ops(cfg: Config) -> None:
         mmcv_build = f'mmcv {importlib.metadata.version("mmcv")}'
     except importlib.metadata.PackageNotFoundError:
         mmcv_build = 'the installed mmcv'
-    also = f' (and {", ".join(missing)}, which it installs too)' if missing else ''
-    raise MissingCompiledOpsError(
-        f"{builds}, which need mmcv's compiled ops (mmcv.ops), and {mmcv_build} has none: "
-        f'{SETUP_FULL_HINT}{also}, then run this command again.'
+    also = f' and installs {", ".join(missing)}' if missing else ''
+    return (
+        f"{builds}, which need mmcv's compiled ops (mmcv.ops), and {mmcv_build} has none: run `make setup-full` "
+        f'once (it builds them{also}: about 15-20 minutes on 2 cores, then cached), then run this command again.'
     )
+
+
+def missing_base_package(error: ModuleNotFoundError, config_name: str) -> MissingCompiledOpsError | None:
+    """For mmengine's error when a config inherits ``mmdet::`` / ``mmseg::`` configs of a package that is not
+    installed: the same one line as :func:`check_compiled_ops` gives; None for any other missing module."""
+    for scope, (distribution, _) in DENSE_PACKAGES.items():
+        if str(error).startswith(f'{distribution} is not installed'):
+            return MissingCompiledOpsError(missing_message(config_name, [scope], [distribution]))
+    return None

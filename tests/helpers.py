@@ -95,3 +95,17 @@ def serve_directory(root) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def save_classification_checkpoint(path: Path, img_size: int) -> dict:
+    """A `make demo`-style classifier (configs/mixer-demo_digits.py, random weights) trained at ``img_size``, saved as
+    a Runner checkpoint; returns its backbone weights (without the prefix)."""
+    from mmengine.config import Config
+
+    from mmmixer.analysis.complexity import build_model_from_config
+
+    cfg = Config.fromfile(str(REPO / 'configs/mixer-demo_digits.py'))
+    cfg.model.backbone.img_size = img_size
+    classifier = randomize_(build_model_from_config(cfg))
+    torch.save({'meta': {'epoch': 15}, 'state_dict': classifier.state_dict()}, path)
+    return {k[len('backbone.') :]: v for k, v in classifier.state_dict().items() if k.startswith('backbone.')}

@@ -115,8 +115,8 @@ def test_a_segmentation_config_says_how_to_get_the_ops_and_mmseg(monkeypatch):
     # A lite environment (`make setup`): neither the ops nor mmseg.
     monkeypatch.setattr(compiled_ops, 'has_compiled_ops', lambda: False)
     with pytest.raises(compiled_ops.MissingCompiledOpsError, match=r"upernet_mixer-demo_pyramid_digits.py builds mmseg "
-                       r"models, which need mmcv's compiled ops .* run `make setup-full` once .*"
-                       r"\(and mmsegmentation, which it installs too\)"):  # fmt: skip
+                       r"models, which need mmcv's compiled ops .* run `make setup-full` once \(it builds them "
+                       r"and installs mmsegmentation: "):  # fmt: skip
         compiled_ops.check_compiled_ops(segmentor)
     # The ops without mmseg (e.g. `pip install mmmixer[det]`).
     monkeypatch.setattr(compiled_ops, 'has_compiled_ops', lambda: True)
@@ -191,3 +191,22 @@ def test_segmentation_without_compiled_ops_says_how_to_get_them(tmp_path):
     last_line = output.strip().splitlines()[-1]
     assert 'builds mmseg models' in last_line and '`make setup-full`' in last_line, output
     assert not (tmp_path / 'work').exists()
+
+
+@pytest.mark.slow
+def test_segmentation_config_without_mmseg_is_one_line(tmp_path):
+    """On `make setup` mmseg is not installed, and mmengine cannot even read a config that inherits `mmseg::` ones."""
+    hook_dir = tmp_path / 'hide_mmseg'
+    hook_dir.mkdir()
+    (hook_dir / 'sitecustomize.py').write_text(
+        'import mmengine.config.config as config\n'
+        'real = config.is_installed\n'
+        "config.is_installed = lambda package: package != 'mmsegmentation' and real(package)\n"
+    )
+    env = {'PYTHONPATH': os.pathsep.join([str(hook_dir), str(REPO)])}
+    config = REPO / 'configs/segmentation/upernet_mixer-demo_pyramid_digits.py'
+    code, output = run('tools/train.py', config, '--work-dir', tmp_path / 'work', env=env, check=False)
+    assert code == 2 and 'Traceback' not in output, output
+    last_line = output.strip().splitlines()[-1]
+    assert 'upernet_mixer-demo_pyramid_digits.py builds mmseg models' in last_line, output
+    assert '`make setup-full`' in last_line and 'mmsegmentation' in last_line, output

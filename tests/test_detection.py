@@ -11,7 +11,7 @@ from PIL import Image
 
 from mmmixer.cli.demo_det import main as demo_det_main
 from mmmixer.models import MixerPyramidNeck, MlpMixer, resize_token_mixing
-from tests.helpers import randomize_, run, run_main
+from tests.helpers import randomize_, run, run_main, save_classification_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 DETECTION_CONFIGS = sorted((REPO / 'configs/detection').glob('*_coco.py'))
@@ -338,20 +338,6 @@ def test_demo_detection_configs_start_from_the_classification_demo(config):
     cfg.model.backbone.init_cfg = None
     detector = build_model_from_config(cfg)
     assert isinstance(detector.backbone, MlpMixer) and isinstance(detector.neck, MixerPyramidNeck)
-
-
-def save_classification_checkpoint(path: Path, img_size: int) -> dict:
-    """A `make demo`-style classifier (mmpretrain ImageClassifier, random weights) trained at ``img_size``,
-    saved as a Runner checkpoint; returns its backbone weights (without the prefix)."""
-    from mmengine.config import Config
-
-    from mmmixer.analysis.complexity import build_model_from_config
-
-    cfg = Config.fromfile(CLASSIFICATION_DEMO)
-    cfg.model.backbone.img_size = img_size
-    classifier = randomize_(build_model_from_config(cfg))
-    torch.save({'meta': {'epoch': 15}, 'state_dict': classifier.state_dict()}, path)
-    return {k[len('backbone.') :]: v for k, v in classifier.state_dict().items() if k.startswith('backbone.')}
 
 
 def demo_detector(checkpoint: Path, **backbone_overrides):

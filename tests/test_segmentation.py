@@ -12,12 +12,11 @@ from PIL import Image
 
 from mmmixer.cli.demo_seg import main as demo_seg_main
 from mmmixer.models import MlpMixer
-from tests.helpers import REPO, randomize_, run, run_main
+from tests.helpers import REPO, randomize_, run, run_main, save_classification_checkpoint
 
 SEGMENTATION = REPO / 'configs/segmentation'
 ADE_CONFIG = SEGMENTATION / 'upernet_mixer-b16_pyramid_8xb2-160k_ade20k-512x512.py'
 DEMO_CONFIG = SEGMENTATION / 'upernet_mixer-demo_pyramid_digits.py'
-CLASSIFICATION_DEMO = REPO / 'configs/mixer-demo_digits.py'
 TINY = dict(embed_dims=32, num_layers=2, tokens_mlp_dims=16, channels_mlp_dims=64)
 
 
@@ -98,20 +97,6 @@ def test_ade20k_segmentor_gives_per_pixel_logits_at_an_odd_size(mode):
 
 
 # ----------------------------------------------------------------------------- the checkpoint through init_cfg
-def save_classification_checkpoint(path: Path, img_size: int) -> dict:
-    """A `make demo`-style classifier (random weights) trained at ``img_size``, saved as a Runner checkpoint;
-    returns its backbone weights (without the prefix)."""
-    from mmengine.config import Config
-
-    from mmmixer.analysis.complexity import build_model_from_config
-
-    cfg = Config.fromfile(str(CLASSIFICATION_DEMO))
-    cfg.model.backbone.img_size = img_size
-    classifier = randomize_(build_model_from_config(cfg))
-    torch.save({'meta': {'epoch': 15}, 'state_dict': classifier.state_dict()}, path)
-    return {k[len('backbone.') :]: v for k, v in classifier.state_dict().items() if k.startswith('backbone.')}
-
-
 def test_demo_segmentor_loads_the_classification_checkpoint_as_it_is_in_window_mode(tmp_path):
     pretrained = save_classification_checkpoint(tmp_path / 'cls.pth', img_size=32)
     segmentor = build_segmentor(DEMO_CONFIG)
@@ -173,6 +158,20 @@ def test_digit_segmentation_set_is_the_detection_canvases_with_their_masks(tmp_p
     assert detection['num_val'] == segmentation['num_val'] == 4
 
 
+def test_prepare_digit_segmentation_command_writes_the_set_once(tmp_path):
+    from mmmixer.cli.prepare_data import digit_segmentation_main
+
+    args = ['--num-train', 3, '--num-val', 2, '--canvas-size', 64, '--digit-sizes', 16, 24]
+    code, output = run_main(digit_segmentation_main, tmp_path / 'seg', *args)
+    assert code == 0 and f'digit segmentation: 3 train / 2 val canvases in {tmp_path / "seg"}' in output, output
+    assert len(list((tmp_path / 'seg' / 'ann_dir' / 'val').glob('*.png'))) == 2
+    code, output = run_main(digit_segmentation_main, tmp_path / 'seg', *args[:-2], 32, 40)  # other settings
+    assert code == 2 and 'holds a digit segmentation set made with other settings' in output, output
+    code, output = run_main(digit_segmentation_main, tmp_path / 'other', '--num-val', 0)
+    assert code == 2 and 'num_val=0 must be a positive number of canvases' in output and 'Traceback' not in output
+    assert not (tmp_path / 'other').exists()
+
+
 def test_segmentation_demo_refuses_a_checkpoint_that_is_not_a_mixer(tmp_path):
     resnet_like = tmp_path / 'resnet.pth'
     torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(8, 3, 7, 7)}}, resnet_like)
@@ -212,9 +211,12 @@ def test_demo_segmentation_config_trains_from_a_classification_checkpoint_tests_
     assert {'aAcc', 'mIoU', 'mAcc'} <= metrics.keys() and 0 <= metrics['mIoU'] <= 100
 
     picture = Path(draw(str(DEMO_CONFIG), str(checkpoint), str(data), {}, str(tmp_path / 'picture.png')))
-    width, height = Image.open(picture).size
-    assert (width, height) == (3 * 64 * 3 + 2 * 4, 3 * 64 * 3 + 2 * 4)  # 3 canvases x (image | truth | prediction)
-    assert not list(tmp_path.glob('.picture*'))  # written atomically
+    grid = np.asarray(Image.open(picture).convert('RGB'))
+    assert grid.shape == (3 * 64 * 3 + 2 * 4, 3 * 64 * 3 + 2 * 4, 3)  # 3 canvases x (image | truth | prediction)
+    image_panel, truth_panel = grid[: 64 * 3, : 64 * 3], grid[: 64 * 3, 64 * 3 + 4 : 2 * 64 * 3 + 4]
+    strokes = np.asarray(Image.open(data / 'ann_dir' / 'val' / '00000.png').resize((64 * 3, 64 * 3), Image.NEAREST))
+    coloured = (truth_panel != image_panel).any(2)
+    assert coloured[strokes > 0].mean() > 0.9  # the true label map is blended over the canvas on the strokes
 
 
 @pytest.mark.slow

@@ -121,7 +121,7 @@ def prepare_runtime(cfg: Config) -> None:
 
     try:
         check_compiled_ops(cfg)
-    except MissingCompiledOpsError as error:  # a detection config on mmcv without its compiled ops
+    except MissingCompiledOpsError as error:  # a detection/segmentation config without mmcv's ops or mmseg
         usage_error(str(error))
 
     if cfg.get('custom_imports'):

@@ -54,11 +54,19 @@ def syntax_error_line(error: SyntaxError, path: str) -> str:
 
 
 def read_config(path: str) -> Config:
-    """``Config.fromfile`` (custom imports deferred), with a syntax error in it or its bases as one line."""
+    """``Config.fromfile`` (custom imports deferred), with a syntax error in it or its bases as one line, and so a
+    config that inherits ``mmseg::`` / ``mmdet::`` configs where that package is not installed."""
     try:
         return Config.fromfile(path, import_custom_modules=False)
     except SyntaxError as error:
         usage_error(syntax_error_line(error, path))
+    except ModuleNotFoundError as error:
+        from mmmixer.compiled_ops import missing_base_package
+
+        missing = missing_base_package(error, osp.basename(path))
+        if missing is None:
+            raise
+        usage_error(str(missing))
 
 
 # ----------------------------------------------------------------------------- config values

@@ -33,11 +33,11 @@ def run_step(step: str, args: list[str], program: str) -> None:
 
 
 def latest_checkpoint(work_dir: str, program: str) -> str:
-    """The last ``epoch_*.pth`` training wrote into ``work_dir``."""
-    checkpoints = sorted(glob.glob(osp.join(work_dir, 'epoch_*.pth')), key=osp.getmtime)
+    """The last checkpoint (``epoch_*.pth`` or ``iter_*.pth``) that training wrote into ``work_dir``."""
+    checkpoints = glob.glob(osp.join(work_dir, 'epoch_*.pth')) + glob.glob(osp.join(work_dir, 'iter_*.pth'))
     if not checkpoints:
         raise SystemExit(f'{program}: training wrote no checkpoint into {work_dir}')
-    return checkpoints[-1]
+    return max(checkpoints, key=osp.getmtime)
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> float:

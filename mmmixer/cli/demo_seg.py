@@ -15,6 +15,11 @@ def data_overrides(data_dir: str) -> tuple[list[str], list[str]]:
 
 
 def summary(metrics: dict, program: str) -> str:
+    if 'mIoU' not in metrics or 'aAcc' not in metrics:  # e.g. --cfg-options test_evaluator.iou_metrics=[mDice]
+        raise SystemExit(
+            f'{program}: error: the test gave no mIoU and aAcc ({", ".join(metrics)}); keep the '
+            "config's test_evaluator (mmseg's IoUMetric with iou_metrics=['mIoU'])"
+        )
     # mmseg's IoUMetric reports percentages; the line gives fractions, as COCO's mAP.
     return f'mIoU {metrics["mIoU"] / 100:.3f}, aAcc {metrics["aAcc"] / 100:.3f}'
 

@@ -5,13 +5,12 @@ The user's pretrain -> fine-tune path, each step the command a user would type (
 in its own process, from the caller's directory): ``mmmixer demo`` if its checkpoint is missing, the
 task's ``mmmixer prepare-*`` data step, ``mmmixer train`` with a config whose backbone loads that
 checkpoint through ``init_cfg=dict(type='Pretrained', ...)``, then ``mmmixer test`` on the held-out
-canvases. A :class:`DenseDemo` says what differs between the tasks.
-"""
+canvases. The picture is drawn in this process, with the task's own visualizer (mmdet's / mmseg's).
+A :class:`DenseDemo` says what differs between the tasks."""
 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import os.path as osp
@@ -20,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mmmixer.cli.common import usage_error
-from mmmixer.cli.demo import run_step
+from mmmixer.cli.demo import latest_checkpoint, run_step
 from mmmixer.packaged_configs import find_config, own_config
 
 # The checkpoint the classification demo writes into its work dir (configs/mixer-demo_digits.py trains 15 epochs).
@@ -64,12 +63,15 @@ def check_mixer_checkpoint(path: str, program: str) -> None:
         )
 
 
-def latest_iteration_checkpoint(work_dir: str, program: str) -> str:
-    """The last checkpoint (``epoch_*.pth`` or ``iter_*.pth``) that training wrote into ``work_dir``."""
-    checkpoints = glob.glob(osp.join(work_dir, 'epoch_*.pth')) + glob.glob(osp.join(work_dir, 'iter_*.pth'))
-    if not checkpoints:
-        raise SystemExit(f'{program}: training wrote no checkpoint into {work_dir}')
-    return max(checkpoints, key=osp.getmtime)
+def check_config_can_run(config: str, program: str) -> None:
+    """One line, before the first step, when the config cannot run here (e.g. mmseg or mmcv's ops missing)."""
+    from mmmixer.cli.config_checks import read_config
+    from mmmixer.compiled_ops import MissingCompiledOpsError, check_compiled_ops
+
+    try:
+        check_compiled_ops(read_config(config))
+    except MissingCompiledOpsError as error:
+        usage_error(str(error), program)
 
 
 def parsed_cfg_options(options: list[str]) -> dict:
@@ -116,6 +118,7 @@ def run_dense_demo(demo: DenseDemo, argv: list[str] | None, prog: str | None) ->
         config = osp.abspath(find_config(args.config) if args.config else own_config(demo.default_config))
     except FileNotFoundError as error:
         usage_error(str(error), program)
+    check_config_can_run(config, program)  # before anything is trained or written
     work_dir, data_dir = osp.abspath(args.work_dir), osp.abspath(args.data_dir)
     pretrained = osp.abspath(args.pretrained or osp.join(args.demo_dir, DEMO_CHECKPOINT))
     if args.pretrained and not args.from_scratch and not osp.isfile(pretrained):
@@ -142,7 +145,7 @@ def run_dense_demo(demo: DenseDemo, argv: list[str] | None, prog: str | None) ->
     train_args = ['train', config, '--work-dir', work_dir, '--no-validate']
     run_step('train', [*train_args, '--cfg-options', *train_data, *model_overrides], program)
     train_seconds = time.perf_counter() - train_start
-    checkpoint = latest_iteration_checkpoint(work_dir, program)
+    checkpoint = latest_checkpoint(work_dir, program)
     metrics_file = osp.join(work_dir, 'test_metrics.json')
     test_args = ['test', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file]
     run_step('test', [*test_args, '--cfg-options', *test_data, *model_overrides], program)

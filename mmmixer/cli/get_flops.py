@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         cfg.merge_from_dict(args.cfg_options)
     try:
         check_compiled_ops(cfg)
-    except MissingCompiledOpsError as error:  # detection configs need mmcv's compiled ops
+    except MissingCompiledOpsError as error:  # detection/segmentation configs need mmcv's ops (and mmseg)
         usage_error(str(error))
     from mmmixer.cli.config_checks import check_config_values
     from mmmixer.errors import InputSizeError

@@ -13,11 +13,12 @@ The same settings give the same canvases, whichever writer asks for them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from mmmixer.dataset_writers.digits import held_out_mask, load_digit_scans, upscale
+from mmmixer.fileio import write_folder_once
 
 CLASSES = tuple(str(digit) for digit in range(10))
 # An upscaled scan's pixel belongs to a stroke from this grey level on (0-255).
@@ -50,6 +51,9 @@ def canvas_settings(
         val_fraction: Held-out fraction of the scans per class (the classification demo's split).
         seed: Seed of the split and of the canvases.
     """
+    for name, count in (('num_train', num_train), ('num_val', num_val)):
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f'{name}={count!r} must be a positive number of canvases')
     lo, hi = digit_sizes
     if not 8 <= lo <= hi <= canvas_size:
         raise ValueError(f'digit_sizes={digit_sizes} must satisfy 8 <= min <= max <= canvas_size={canvas_size}')
@@ -132,3 +136,25 @@ def digit_canvases(settings: dict) -> Iterator[tuple[str, list[Canvas]]]:
                 for _ in range(settings[f'num_{split}'])
             ],
         )
+
+
+def write_canvas_set(
+    out_dir: str,
+    settings: dict,
+    marker: str,
+    kind: str,
+    classes: tuple[str, ...],
+    write_split: Callable[[str, str, list[Canvas]], dict[str, object]],
+) -> dict:
+    """Write the canvases that ``settings`` (:func:`canvas_settings`'s arguments) describe into ``out_dir`` once,
+    each split by ``write_split(folder, split, canvases)``, whose returned entries join the set's description
+    (stored in ``out_dir/marker``; ``kind`` names the set in errors). Reused when ``out_dir`` holds the same set."""
+    settings = canvas_settings(**settings)
+
+    def write(folder: str) -> dict:
+        info = dict(classes=list(classes))
+        for split, canvases in digit_canvases(settings):
+            info.update(write_split(folder, split, canvases))
+        return info
+
+    return write_folder_once(out_dir, settings, marker, kind, write)

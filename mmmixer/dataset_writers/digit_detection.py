@@ -19,8 +19,7 @@ import os.path as osp
 import numpy as np
 from PIL import Image
 
-from mmmixer.dataset_writers.digit_canvases import CLASSES, STROKE_THRESHOLD, Canvas, canvas_settings, digit_canvases
-from mmmixer.fileio import write_folder_once
+from mmmixer.dataset_writers.digit_canvases import CLASSES, STROKE_THRESHOLD, Canvas, write_canvas_set
 
 __all__ = ['CLASSES', 'STROKE_THRESHOLD', 'category_id', 'prepare_digit_detection']
 
@@ -39,8 +38,8 @@ def _rle(mask: np.ndarray) -> dict:
     return dict(size=[int(s) for s in rle['size']], counts=rle['counts'].decode('ascii'))
 
 
-def _write_split(folder: str, split: str, canvases: list[Canvas]) -> int:
-    """Write one split's PNGs and COCO json; return the number of instances."""
+def _write_split(folder: str, split: str, canvases: list[Canvas]) -> dict[str, int]:
+    """Write one split's PNGs and COCO json; return its number of instances."""
     os.makedirs(osp.join(folder, split))
     images, annotations = [], []
     for index, (canvas, instances) in enumerate(canvases):
@@ -65,7 +64,7 @@ def _write_split(folder: str, split: str, canvases: list[Canvas]) -> int:
     os.makedirs(osp.join(folder, 'annotations'), exist_ok=True)
     with open(osp.join(folder, 'annotations', f'instances_{split}.json'), 'w') as f:
         json.dump(dict(images=images, annotations=annotations, categories=categories), f)
-    return len(annotations)
+    return {f'num_{split}_instances': len(annotations)}
 
 
 def prepare_digit_detection(out_dir: str, **settings) -> dict:
@@ -78,12 +77,4 @@ def prepare_digit_detection(out_dir: str, **settings) -> dict:
 
     Returns the set's description, also stored in ``out_dir/digit_detection.json``.
     """
-    settings = canvas_settings(**settings)
-
-    def write(folder: str) -> dict:
-        info = dict(classes=list(CLASSES))
-        for split, canvases in digit_canvases(settings):
-            info[f'num_{split}_instances'] = _write_split(folder, split, canvases)
-        return info
-
-    return write_folder_once(out_dir, settings, MARKER, 'digit detection set', write)
+    return write_canvas_set(out_dir, settings, MARKER, 'digit detection set', CLASSES, _write_split)

@@ -18,8 +18,7 @@ import numpy as np
 from PIL import Image
 
 from mmmixer.dataset_writers.digit_canvases import CLASSES as DIGITS
-from mmmixer.dataset_writers.digit_canvases import Canvas, canvas_settings, digit_canvases
-from mmmixer.fileio import write_folder_once
+from mmmixer.dataset_writers.digit_canvases import Canvas, write_canvas_set
 
 MARKER = 'digit_segmentation.json'
 CLASSES = ('background', *DIGITS)
@@ -34,7 +33,7 @@ def label_map(canvas: Canvas) -> np.ndarray:
     return labels
 
 
-def _write_split(folder: str, split: str, canvases: list[Canvas]) -> dict:
+def _write_split(folder: str, split: str, canvases: list[Canvas]) -> dict[str, dict[str, int]]:
     """Write one split's images and label maps; return its pixel count per class."""
     for kind in ('img_dir', 'ann_dir'):
         os.makedirs(osp.join(folder, kind, split))
@@ -44,7 +43,7 @@ def _write_split(folder: str, split: str, canvases: list[Canvas]) -> dict:
         pixels += np.bincount(labels.ravel(), minlength=len(CLASSES))
         Image.fromarray(canvas[0], mode='L').save(osp.join(folder, 'img_dir', split, f'{index:05d}.png'))
         Image.fromarray(labels, mode='L').save(osp.join(folder, 'ann_dir', split, f'{index:05d}.png'))
-    return dict(zip(CLASSES, pixels.tolist(), strict=True))
+    return {f'{split}_pixels_per_class': dict(zip(CLASSES, pixels.tolist(), strict=True))}
 
 
 def prepare_digit_segmentation(out_dir: str, **settings) -> dict:
@@ -58,12 +57,4 @@ def prepare_digit_segmentation(out_dir: str, **settings) -> dict:
     Returns the set's description (with the pixels per class of each split), also stored in
     ``out_dir/digit_segmentation.json``.
     """
-    settings = canvas_settings(**settings)
-
-    def write(folder: str) -> dict:
-        info = dict(classes=list(CLASSES))
-        for split, canvases in digit_canvases(settings):
-            info[f'{split}_pixels_per_class'] = _write_split(folder, split, canvases)
-        return info
-
-    return write_folder_once(out_dir, settings, MARKER, 'digit segmentation set', write)
+    return write_canvas_set(out_dir, settings, MARKER, 'digit segmentation set', CLASSES, _write_split)
