@@ -60,12 +60,13 @@ def segmentation_rows(
         size = image.shape[:2]
         truth = np.asarray(Image.open(label_path).resize(size[::-1], Image.NEAREST))
         prediction = result.pred_sem_seg.data[None].float()
-        prediction = torch.nn.functional.interpolate(prediction, size=size, mode='nearest')[0].long()
+        result.pred_sem_seg = PixelData(data=torch.nn.functional.interpolate(prediction, size=size)[0].long())
+        result.gt_sem_seg = PixelData(data=torch.from_numpy(truth.astype(np.int64))[None])
         panels = [image]
-        for labels in (torch.from_numpy(truth.astype(np.int64))[None], prediction):
-            result.set_data(dict(pred_sem_seg=PixelData(data=labels)))
-            visualizer.add_datasample('canvas', image, result, draw_gt=False, with_labels=True)
-            panels.append(visualizer.get_image())
+        visualizer.add_datasample('canvas', image, result, draw_pred=False)
+        panels.append(visualizer.get_image())
+        visualizer.add_datasample('canvas', image, result, draw_gt=False)
+        panels.append(visualizer.get_image())
         rows.append(panels)
     return rows
 
