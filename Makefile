@@ -17,9 +17,10 @@ SETUP_INPUTS := requirements/torch.txt requirements/pinned.txt requirements/test
 DEMO_DIR ?= work_dirs/demo
 DEMO_DET_DIR ?= work_dirs/demo-det
 DEMO_SEG_DIR ?= work_dirs/demo-seg
+DEMO_TRANSFER_DIR ?= work_dirs/demo-transfer
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-full test demo demo-det demo-seg lint format clean-venv
+.PHONY: setup setup-full test demo demo-det demo-seg demo-transfer lint format clean-venv
 
 # The environment for the classification path (what `make demo` needs); a full environment satisfies it too.
 setup: $(SETUP_STAMP)
@@ -58,6 +59,12 @@ demo-det: setup-full
 # mIoU and a picture (image | truth | prediction). mmseg's models need mmcv's compiled ops: the full environment.
 demo-seg: setup-full
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/run_demo_seg.py --work-dir $(DEMO_SEG_DIR) --demo-dir $(DEMO_DIR)
+
+# What pretraining buys: the `make demo` checkpoint (made first if missing) against random init on upside-down digits
+# with 1-25 labelled images per class, few-shot and fine-tuned; ends with one line and a plot (docs/transfer.md).
+demo-transfer: setup
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/run_demo_transfer.py --work-dir $(DEMO_TRANSFER_DIR) \
+		--demo-dir $(DEMO_DIR)
 
 # Check style without changing files.
 lint: setup

@@ -84,6 +84,7 @@ setup(
             'scikit-image>=0.22',
             'matplotlib>=3.7',
             'ruff>=0.6',
+            'hypothesis>=6.100',
             # `mim train|test|run|search mmmixer`. openmim -> opendatalab -> openxlab >= 0.1 pins setuptools 60.2
             # (no editable installs); the lower bound makes pip take an openxlab that pins nothing.
             'openmim>=0.3.9,<0.4',

@@ -5,13 +5,14 @@ _base_ = ['_base_/default_runtime.py']
 
 custom_imports = dict(imports=['mmmixer'], allow_failed_imports=False)
 data_root = 'data/digits'
+img_size = 32
 
 model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='mmmixer.MlpMixer',
         arch=dict(embed_dims=64, num_layers=4, tokens_mlp_dims=32, channels_mlp_dims=256),
-        img_size=32,
+        img_size=img_size,
         patch_size=4,
     ),
     neck=dict(type='GlobalAveragePooling', dim=1),  # the backbone returns (B, C, N) tokens
@@ -21,10 +22,17 @@ data_preprocessor = dict(num_classes=10, mean=[127.5] * 3, std=[127.5] * 3, to_r
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.8, 1.0), aspect_ratio_range=(0.9, 1.1)),
+    dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.8, 1.0), aspect_ratio_range=(0.9, 1.1)),
     dict(type='PackInputs'),
 ]
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+# Any image becomes the model's 32x32 as the scans were made: the whole image resized, its aspect ratio not kept
+# (bilinear, as RandomResizedCrop resizes in training); a 32x32 scan passes unchanged. Any mode (RGBA, 16-bit,
+# CMYK, palette ...) is decoded to 3 channels by the command lines' image loader (mmmixer.images).
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(img_size, img_size), keep_ratio=False, interpolation='bilinear'),
+    dict(type='PackInputs'),
+]
 # No worker processes (the data is small): persistent_workers stays False, which mmpretrain's own tools/train.py would
 # otherwise turn on for every loader (torch refuses it with num_workers=0).
 train_dataloader = dict(

@@ -1,43 +1,44 @@
-"""Classify one image and print the top-5 ImageNet classes.
+"""Classify one image (any size and mode) and print the top-5 classes: argument parsing and printing over
+:func:`mmmixer.apis.classify_images`, as ``mmmixer infer`` is.
 
-python demo/image_demo.py IMAGE configs/mixer-b16_in1k.py CHECKPOINT [--device cpu]
+python demo/image_demo.py IMAGE configs/mixer-b16_in1k.py CHECKPOINT [--device cpu] [--topk 5] [--cfg-options ...]
 """
 
 import argparse
 
-from mmengine.config import DictAction
-
 import mmmixer  # noqa: F401  (models and safe checkpoint loading)
+from mmmixer.config.options import add_cfg_options, merge_options
 
 
 def main():
+    from mmmixer.cli.usage import reports_input_errors
+
+    reports_input_errors(classify)()
+
+
+def classify():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('image', help='image file')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--device', default='cpu', help='device, e.g. cpu or cuda:0')
     parser.add_argument('--topk', type=int, default=5, help='how many classes to print')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings: key=value')
+    add_cfg_options(parser)
     args = parser.parse_args()
 
-    from mmmixer.apis import classify_image
-    from mmmixer.cli.common import load_config, reported_checkpoint_errors, usage_error
-    from mmmixer.cli.config_checks import check_checkpoint_path, check_config_values, reported_bad_input
-    from mmmixer.datasets import why_unreadable
+    from mmmixer.apis import choose_model, classify_images, find_images
+    from mmmixer.config.checks import check_config_values
+    from mmmixer.config.read import load_config
 
     # Bad input is one line and exit code 2, before the model is built.
-    problem = why_unreadable(args.image)
-    if problem:
-        usage_error(f'image {args.image} {problem}; give an image file (JPEG, PNG, ...)')
+    find_images([args.image])  # exists
     cfg = load_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    check_checkpoint_path(args.checkpoint, 'checkpoint')
+    merge_options(cfg, args.cfg_options)
     check_config_values(cfg)
-    with reported_checkpoint_errors(), reported_bad_input():
-        ranked = classify_image(args.image, cfg, args.checkpoint, args.device, args.topk)
-    for rank, (label, name, score) in enumerate(ranked, 1):
-        print(f'{rank}. {name} (class {label}): {score:.4f}')
+    choice = choose_model(cfg, args.checkpoint)
+    found = classify_images([args.image], choice, device=args.device, topk=args.topk, batch_size=1)
+    for rank, prediction in enumerate(found.results[0].predictions, 1):
+        print(f'{rank}. {prediction.name} (class {prediction.label}): {prediction.score:.4f}')
 
 
 if __name__ == '__main__':

@@ -1,20 +1,16 @@
 """MLP-Mixer for OpenMMLab: backbone, configs, weight converters, detection and segmentation support.
 
-Importing mmmixer registers its models and makes mmengine load checkpoints safely, whatever their
-scheme (local, ``http(s)://``, ``torchvision://``, ``open-mmlab://`` ...): ``weights_only`` with an
-explicit allow-list that is active only during those loads (see :mod:`mmmixer.checkpoint`).
-It also puts mmmixer's models into mmpretrain's model zoo (``get_model('mixer-b16_in1k')``,
-``list_models``, the inferencers), when mmpretrain's API is imported (:mod:`mmmixer.hub`).
+Importing mmmixer registers its models and transforms and applies :mod:`mmmixer.patches` (every change it makes to
+other packages, listed there and by ``mmmixer env``): mmengine loads checkpoints safely, whatever their scheme
+(``weights_only`` with an explicit allow-list, active only during those loads), and mmpretrain's model zoo knows
+mmmixer's models once ``mmpretrain.apis`` is imported.
 """
 
-from .checkpoint import install_safe_loaders
+from .patches import apply_patches
 from .version import __version__
 
-install_safe_loaders()
+apply_patches()
 
 from . import models, transforms  # noqa: E402  (registers models and transforms after the loader is installed)
-from .hub import register_when_mmpretrain_is_imported  # noqa: E402
-
-register_when_mmpretrain_is_imported()
 
 __all__ = ['__version__', 'models', 'transforms']

@@ -6,6 +6,10 @@ folder and renamed over the destination only when writing succeeded, so a failur
 never leaves a half-written file, and the temporary file is removed whatever happens. Folders (the
 dataset writers' output) go through :func:`write_folder_once` the same way: a staging folder renamed
 into place when complete.
+
+Nothing a user named on a command line is overwritten unless they pass ``--force``: every command checks its
+output paths with :func:`check_new_output` (files) or hands ``force`` to :func:`write_folder_once` (folders)
+before doing any work. What a command writes inside its own work dir is its own to refresh.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from collections.abc import Callable
 from typing import IO
 
 import torch
+
+from mmmixer.errors import OutputExistsError, OutputPathError
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> str:
@@ -48,6 +54,28 @@ def check_output_folder(path: str | os.PathLike) -> None:
         raise PermissionError(f'output folder {directory} is not writable; choose another output path')
 
 
+def check_new_output(path: str | os.PathLike, force: bool, flag: str = '', folder_created: bool = False) -> None:
+    """Refuse, before any work, an output file the user named that exists (unless ``force``: ``--force``), that is
+    a folder, or whose folder is missing (unless the command creates it: ``folder_created``) or not writable.
+    ``flag`` (``'--out'``) names the argument in the message.
+
+    Raises :class:`~mmmixer.errors.OutputExistsError` / :class:`~mmmixer.errors.OutputPathError` (one line each).
+    """
+    path = os.fspath(path)
+    named = f'{flag} {path}' if flag else path
+    if os.path.isdir(path):
+        example = os.path.join(path, 'NAME')
+        raise OutputPathError(f'{named} is a folder; name a file (such as {example}) for the output')
+    if os.path.lexists(path) and not force:
+        raise OutputExistsError(f'{named} exists; pass --force to overwrite it, or choose another name')
+    if folder_created and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        return
+    try:
+        check_output_folder(path)
+    except OSError as error:
+        raise OutputPathError(str(error)) from None  # names the folder
+
+
 def save_atomically(obj, path: str | os.PathLike, wrap: Callable[[IO[bytes]], IO[bytes]] | None = None) -> str:
     """``torch.save(obj)`` to ``path`` through :func:`write_atomically`; returns ``path``.
 
@@ -72,23 +100,32 @@ def write_json_atomically(data, path: str | os.PathLike) -> str:
     return write_atomically(path, write)
 
 
-def write_folder_once(out_dir: str, settings: dict, marker: str, kind: str, write: Callable[[str], dict]) -> dict:
+def write_folder_once(
+    out_dir: str, settings: dict, marker: str, kind: str, write: Callable[[str], dict], force: bool = False
+) -> dict:
     """Have ``write(folder)`` fill ``out_dir`` once; reuse it when it already holds the same ``settings``.
 
     ``write`` gets an empty staging folder next to ``out_dir`` and returns a description of what it
     wrote; that description (with ``settings``) is stored as ``out_dir/marker`` and returned. The
     staging folder is renamed into place only when complete, so ``out_dir`` is never half-written.
-    An ``out_dir`` that was not written with ``marker`` (``kind`` names it in errors) is left untouched.
+    A ``kind`` (named in errors) written with other settings is replaced only with ``force`` (``--force``), once the
+    new one is complete; an ``out_dir`` that was not written with ``marker`` is never touched. Raises
+    :class:`~mmmixer.errors.OutputExistsError`.
     """
     marker_path = osp.join(out_dir, marker)
+    replace = False
     if osp.isfile(marker_path):
         with open(marker_path) as f:
             existing = json.load(f)
         if {k: existing.get(k) for k in settings} == settings:
             return existing
-        raise FileExistsError(f'{out_dir} holds a {kind} made with other settings; remove it or pick another dir')
-    if osp.exists(out_dir) and os.listdir(out_dir):
-        raise FileExistsError(f'{out_dir} exists and is not a {kind} written by this tool; choose an empty dir')
+        if not force:
+            raise OutputExistsError(
+                f'{out_dir} holds a {kind} made with other settings; pass --force to replace it, or pick another dir'
+            )
+        replace = True
+    elif osp.exists(out_dir) and os.listdir(out_dir):
+        raise OutputExistsError(f'{out_dir} exists and is not a {kind} written by this tool; choose an empty dir')
 
     parent = osp.dirname(osp.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
@@ -97,9 +134,15 @@ def write_folder_once(out_dir: str, settings: dict, marker: str, kind: str, writ
         info = dict(settings, **write(staging))
         with open(osp.join(staging, marker), 'w') as f:
             json.dump(info, f, indent=2)
-        if osp.isdir(out_dir):
-            os.rmdir(out_dir)  # empty, checked above
-        os.replace(staging, out_dir)
+        if replace:  # the old set leaves only once the new one is whole
+            old = tempfile.mkdtemp(prefix=f'.{osp.basename(osp.abspath(out_dir))}-old-', dir=parent)
+            os.replace(out_dir, old)
+            os.replace(staging, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            if osp.isdir(out_dir):
+                os.rmdir(out_dir)  # empty, checked above
+            os.replace(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -7,6 +7,7 @@ and ``default_scope='mmdet'`` alike, and mmengine imports ``mmmixer.registry`` (
 scope is never searched for unprefixed names.
 """
 
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
@@ -14,6 +15,8 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmmixer', locations=['mmmixer.models'])
+# Hooks: the checkpoint hook that writes atomically (mmmixer.engine.checkpoint_saving).
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmmixer', locations=['mmmixer.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
@@ -23,7 +26,7 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
 OPTIM_WRAPPERS = Registry(
     'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmmixer', locations=['mmmixer.engine']
 )
-# Data transforms: the checked image loader (mmmixer.datasets) and the ImageNet recipe's (mmmixer.transforms).
+# Data transforms: the checked image loader (mmmixer.broken_images) and the ImageNet recipe's (mmmixer.transforms).
 TRANSFORMS = Registry(
-    'transform', parent=MMENGINE_TRANSFORMS, scope='mmmixer', locations=['mmmixer.datasets', 'mmmixer.transforms']
+    'transform', parent=MMENGINE_TRANSFORMS, scope='mmmixer', locations=['mmmixer.broken_images', 'mmmixer.transforms']
 )

@@ -5,6 +5,15 @@ import sys
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
+
+# The generative harness (tests/test_harness/): a few seeded examples in every run ('ci', the default); the deeper
+# profile with `HYPOTHESIS_PROFILE=deep pytest tests/test_harness -m slow` (docs/errors.md). derandomize=True: the
+# same examples every run, so a failure reproduces; print_blob prints the example's seed when one fails.
+_HARNESS = dict(derandomize=True, print_blob=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile('ci', max_examples=8, **_HARNESS)
+settings.register_profile('deep', max_examples=300, **_HARNESS)
+settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'ci'))
 
 # Programs whose start makes a test slow: another Python (a tool, the CLI, pip), a shell script or torchrun.
 SLOW_PROGRAMS = ('python', 'bash', 'sh', 'torchrun', 'mmmixer', 'make')

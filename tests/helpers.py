@@ -109,3 +109,17 @@ def save_classification_checkpoint(path: Path, img_size: int) -> dict:
     classifier = randomize_(build_model_from_config(cfg))
     torch.save({'meta': {'epoch': 15}, 'state_dict': classifier.state_dict()}, path)
     return {k[len('backbone.') :]: v for k, v in classifier.state_dict().items() if k.startswith('backbone.')}
+
+
+def runner_like_checkpoint() -> dict:
+    """What an mmengine Runner checkpoint holds besides tensors."""
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+
+    buffer = HistoryBuffer()
+    buffer.update(1.5)
+    return {
+        'meta': {'epoch': 1},
+        'state_dict': {'weight': torch.arange(4.0)},
+        'message_hub': {'log_scalars': {'loss': buffer}, 'runtime_info': {'arr': np.arange(3), 'x': np.float64(2)}},
+    }

@@ -1,4 +1,4 @@
-"""mmmixer's models in mmpretrain's model zoo (issue 21): after ``import mmmixer``, mmpretrain's ``get_model``,
+"""mmmixer's models in mmpretrain's model zoo: after ``import mmmixer``, mmpretrain's ``get_model``,
 ``list_models``, ``inference_model`` and ``ImageClassificationInferencer`` know ``mixer-b16_in1k``,
 ``mixer-l16_in1k`` and ``mixer-demo_digits``; ``pretrained=True`` fetches the metafile's weights through mmengine's
 loader, safely; and mmpretrain's own tools (from its installed wheel) run our demo config."""
@@ -14,8 +14,8 @@ import torch
 
 import mmmixer
 from mmmixer.checkpoint import UnsafeCheckpointError
+from mmmixer.config.find import configs_dir
 from mmmixer.hub import closest_model_names, model_index_path, register_with_mmpretrain
-from mmmixer.packaged_configs import configs_dir
 from tests.helpers import REPO, ShellPayload, randomize_, run, serve_directory
 
 OUR_MODELS = {
@@ -74,12 +74,12 @@ def test_names_resolve_to_our_configs_and_the_published_weights_from_any_directo
 def test_a_missing_model_index_warns_and_never_breaks_mmpretrains_import(tmp_path, monkeypatch):
     from mmpretrain.apis import ModelHub
 
-    from mmmixer import hub
+    from mmmixer import hub, patches
 
     monkeypatch.setattr(hub, '_registered_index', None)
     monkeypatch.setattr(hub, 'configs_dir', lambda: str(tmp_path / 'configs'))
     with pytest.warns(UserWarning, match=r'not in mmpretrain.s model zoo: .*model-index.yml is missing.*reinstall'):
-        hub._register_quietly(ModelHub)  # what the import hook runs right after mmpretrain.apis.model
+        patches.register_quietly(ModelHub)  # what the import hook runs right after mmpretrain.apis.model
     with pytest.raises(FileNotFoundError, match='reinstall mmmixer'):
         hub.register_with_mmpretrain()
 

@@ -1,5 +1,5 @@
 """openmim drives a non-editable install as it drives mmpretrain's: ``mim train|test|run|search mmmixer ...`` find
-the tools, configs and model index that the wheel carries in ``mmmixer/.mim`` (issue 21). Run from an unrelated
+the tools, configs and model index that the wheel carries in ``mmmixer/.mim``. Run from an unrelated
 directory with only the install (and the environment's packages) on the path, as tests/test_install.py does."""
 
 import os

@@ -36,10 +36,16 @@ def build_model_from_config(cfg: Config) -> torch.nn.Module:
     return build_in_scope(cfg.model, cfg.get('default_scope', 'mmpretrain'))
 
 
-def measure_complexity(cfg: Config, input_size: tuple[int, int] = (224, 224)) -> ModelComplexity:
-    """Params and FLOPs of ``cfg.model`` on one ``3 x H x W`` image."""
+def model_input_size(model: torch.nn.Module) -> tuple[int, int]:
+    """The ``(H, W)`` a model was built for: its backbone's ``img_size`` (224 x 224 where it has none)."""
+    size = getattr(getattr(model, 'backbone', None), 'img_size', 224)
+    return (size, size) if isinstance(size, int) else tuple(size)
+
+
+def measure_complexity(cfg: Config, input_size: tuple[int, int] | None = None) -> ModelComplexity:
+    """Params and FLOPs of ``cfg.model`` on one ``3 x H x W`` image (by default of the size it was built for)."""
     model = build_model_from_config(cfg).eval()
-    input_shape = (3, *input_size)
+    input_shape = (3, *(input_size or model_input_size(model)))
     with torch.no_grad():
         info = get_model_complexity_info(model, input_shape=input_shape, show_table=True, show_arch=False)
     return ModelComplexity(

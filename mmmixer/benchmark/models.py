@@ -16,9 +16,9 @@ from mmmixer.benchmark.settings import (
     Settings,
     variant_spec,
 )
+from mmmixer.config.find import own_config
+from mmmixer.engine.fast_training import compile_in_place, use_amp, use_fused_optimizer
 from mmmixer.models.builders import build_in_scope, build_timm_mixer, classifier_config
-from mmmixer.packaged_configs import own_config
-from mmmixer.runtime.fast_training import compile_in_place, use_amp, use_fused_optimizer
 
 
 class _TensorMode(nn.Module):

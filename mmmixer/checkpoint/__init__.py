@@ -2,7 +2,7 @@
 
 * :mod:`.safe_load`: :func:`load_checkpoint_safely` and the allow-list;
 * :mod:`.schemes`: every mmengine scheme (local, ``http(s)://``, ``torchvision://`` ...) routed through it
-  (:func:`install_safe_loaders`, which ``import mmmixer`` calls);
+  (:func:`mmmixer.patches.install_safe_loaders`, which ``import mmmixer`` calls);
 * :mod:`.file_kinds`: what a file is from its first bytes, for the error messages;
 * :mod:`.publish`: a training checkpoint made into a published, hash-named one.
 """
@@ -17,7 +17,7 @@ from .safe_load import (
     allow_listed,
     load_checkpoint_safely,
 )
-from .schemes import SAFE_SCHEME_LOADERS, download_to_hub_cache, install_safe_loaders
+from .schemes import SAFE_SCHEME_LOADERS, download_to_hub_cache
 
 __all__ = [
     'HEAD_SIZE',
@@ -31,7 +31,6 @@ __all__ = [
     'allow_listed',
     'describe_file_start',
     'download_to_hub_cache',
-    'install_safe_loaders',
     'is_pickle',
     'is_zip',
     'load_checkpoint_safely',

@@ -31,6 +31,7 @@ import torch
 from mmengine.logging import HistoryBuffer
 
 from mmmixer.checkpoint.file_kinds import describe_file_start, is_pickle, is_zip, read_head, zip_members
+from mmmixer.errors import InputError
 
 # What mmengine Runner checkpoints contain besides tensors and plain containers.
 SAFE_GLOBALS = [
@@ -66,7 +67,7 @@ SAFE_GLOBAL_SUBSTITUTES = [
 ]
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(InputError, RuntimeError):
     """A checkpoint that cannot be loaded; the message names the file and the problem."""
 
 

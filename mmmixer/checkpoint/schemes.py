@@ -4,7 +4,7 @@ loads it with :func:`~mmmixer.checkpoint.safe_load.load_checkpoint_safely`.
 mmengine 0.10 loads checkpoints with plain ``torch.load`` (local files, ``s3://``, ``pavi://``) or
 ``torch.hub``'s ``load_state_dict_from_url(..., weights_only=False)`` (``http(s)://``,
 ``torchvision://``, ``open-mmlab://``, ``mmcls://``): a downloaded pickle could run any code.
-:func:`install_safe_loaders` (``import mmmixer`` calls it) registers :data:`SAFE_SCHEME_LOADERS`
+:func:`mmmixer.patches.install_safe_loaders` (``import mmmixer`` calls it) registers :data:`SAFE_SCHEME_LOADERS`
 for every one of those prefixes.
 """
 
@@ -17,7 +17,6 @@ from tempfile import TemporaryDirectory
 from urllib.parse import urlparse
 
 import torch
-from mmengine.runner import CheckpointLoader
 
 from mmmixer.checkpoint.safe_load import CheckpointError, load_checkpoint_safely
 
@@ -136,9 +135,3 @@ SAFE_SCHEME_LOADERS = {
     'openmmlab://': load_from_openmmlab_safely,
     'mmcls://': load_from_mmcls_safely,
 }
-
-
-def install_safe_loaders() -> None:
-    """Make every mmengine checkpoint scheme load safely (``import mmmixer`` calls this)."""
-    for prefix, loader in SAFE_SCHEME_LOADERS.items():
-        CheckpointLoader.register_scheme(prefixes=prefix, loader=loader, force=True)

@@ -23,8 +23,9 @@ from mmmixer.benchmark import (
     run_benchmark,
 )
 from mmmixer.cli.common import usage_error
-from mmmixer.fileio import check_output_folder, write_json_atomically
-from mmmixer.packaged_configs import own_config
+from mmmixer.config.find import own_config
+from mmmixer.errors import OutputPathError
+from mmmixer.fileio import check_new_output, write_json_atomically
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
@@ -68,12 +69,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
         help="also time the backbone at 1024x1024: token_mixing='window' vs a bilinear-resized global model",
     )
     parser.add_argument('--json', help='write the full report here')
+    parser.add_argument('--force', action='store_true', help='overwrite --json if it exists')
     parser.add_argument('--smoke', action='store_true', help='tiny model, batch 2, one repeat: checks the tool')
     args = parser.parse_args(argv)
     if args.json:
         try:  # before minutes of measuring
-            check_output_folder(args.json)
-        except OSError as error:
+            check_new_output(args.json, args.force, '--json')
+        except OutputPathError as error:
             usage_error(str(error), parser.prog)
 
     settings = Settings(

@@ -11,9 +11,12 @@ import os
 import sys
 import time
 
-from mmengine.config import DictAction
-
-from mmmixer.cli.common import check_datasets_exist, config_command_parser, load_config, prepare_runtime, usage_error
+from mmmixer.cli.common import config_command_parser, usage_error
+from mmmixer.cli.usage import reports_input_errors
+from mmmixer.config.checks import check_datasets_exist, import_config_modules, leaf_datasets
+from mmmixer.config.options import add_cfg_options, add_data_root, merge_options
+from mmmixer.config.prepare import data_set_name, use_data_root
+from mmmixer.config.read import load_config
 
 SPLITS = ('train', 'val', 'test')
 
@@ -62,30 +65,31 @@ def image_paths(dataset) -> list[str]:
     return paths
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser = config_command_parser(prog, 'List the images of a data set that cannot be decoded', 'config')
     parser.add_argument('--split', choices=SPLITS, default='train', help='which dataloader: train, val or test')
     parser.add_argument(
         '--workers', type=int, default=0, help='decoding processes (default: 1 for small sets, else up to 8)'
     )
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings: key=value')
+    add_data_root(parser)
+    add_cfg_options(parser)
     args = parser.parse_args(argv)
     if args.workers < 0:
         usage_error('--workers must be 0 (automatic) or more', prog)
     loader_name = f'{args.split}_dataloader'
     cfg = load_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_options(cfg, args.cfg_options)
+    use_data_root(cfg, args.data_root)
     loader = cfg.get(loader_name)
     if not loader or not loader.get('dataset'):
         usage_error(f'{args.config} has no {loader_name}; choose another --split')
     check_datasets_exist(cfg, (loader_name,))
-    prepare_runtime(cfg)
+    import_config_modules(cfg)
 
     from mmengine.registry import DATASETS, init_default_scope
 
-    from mmmixer.cli.config_checks import data_set_name, leaf_datasets
-    from mmmixer.datasets import find_broken_images, loader_args
+    from mmmixer.broken_images import find_broken_images, loader_args
 
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     broken_total = checked_total = 0

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from mmmixer.cli.subcommands import choose_command
 from mmmixer.converters import ConversionError, source_format, to_mmmixer, to_timm
+from mmmixer.errors import InputError
 
 
 def _parser(prog: str | None, description: str, src_help: str, dst_help: str) -> argparse.ArgumentParser:
@@ -48,8 +49,8 @@ def _to_mmmixer_parser(source: str, prog: str | None) -> argparse.ArgumentParser
 def _run(program: str, convert) -> int:
     try:
         convert()
-    except (ConversionError, OSError) as error:
-        message = str(error) if isinstance(error, ConversionError) else f'{error.strerror or error}: {error.filename}'
+    except (InputError, OSError) as error:  # ConversionError, an existing dst (--force), a file that cannot be read
+        message = str(error) if isinstance(error, InputError) else f'{error.strerror or error}: {error.filename}'
         print(f'{program}: error: {message}', file=sys.stderr)
         return 2
     except ImportError as error:

@@ -17,7 +17,7 @@ import sys
 import time
 
 from mmmixer.cli.common import usage_error
-from mmmixer.packaged_configs import own_config
+from mmmixer.config.find import own_config
 
 CONFIG = 'mixer-demo_digits.py'
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> float:
     metrics_file = osp.join(work_dir, 'test_metrics.json')
     run_step(
         'test',
-        ['test', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file, '--cfg-options', *overrides],
+        ['test', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file, '--force', '--cfg-options', *overrides],
         program,
     )
     with open(metrics_file) as f:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from mmmixer.cli.common import usage_error
 from mmmixer.cli.demo import latest_checkpoint, run_step
-from mmmixer.packaged_configs import find_config, own_config
+from mmmixer.config.find import find_config, own_config
 
 # The checkpoint the classification demo writes into its work dir (configs/mixer-demo_digits.py trains 15 epochs).
 DEMO_CHECKPOINT = 'epoch_15.pth'
@@ -65,22 +65,21 @@ def check_mixer_checkpoint(path: str, program: str) -> None:
 
 def check_config_can_run(config: str, program: str) -> None:
     """One line, before the first step, when the config cannot run here (e.g. mmseg or mmcv's ops missing)."""
-    from mmmixer.cli.config_checks import read_config
-    from mmmixer.compiled_ops import MissingCompiledOpsError, check_compiled_ops
+    from mmmixer.config.read import read_config
+    from mmmixer.environment import check_compiled_ops
+    from mmmixer.errors import InputError
 
     try:
         check_compiled_ops(read_config(config))
-    except MissingCompiledOpsError as error:
+    except InputError as error:  # a config that does not parse, mmseg or mmcv's ops missing
         usage_error(str(error), program)
 
 
 def parsed_cfg_options(options: list[str]) -> dict:
-    """``key=value`` overrides as the dict that ``--cfg-options`` makes of them (mmengine's ``DictAction``)."""
-    from mmengine.config import DictAction
+    """``key=value`` overrides as the dict that ``--cfg-options`` makes of them."""
+    from mmmixer.config.options import parse_options
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
-    return parser.parse_args(['--cfg-options', *options]).cfg_options if options else {}
+    return parse_options(options)
 
 
 def build_parser(demo: DenseDemo, prog: str | None) -> argparse.ArgumentParser:
@@ -147,7 +146,7 @@ def run_dense_demo(demo: DenseDemo, argv: list[str] | None, prog: str | None) ->
     train_seconds = time.perf_counter() - train_start
     checkpoint = latest_checkpoint(work_dir, program)
     metrics_file = osp.join(work_dir, 'test_metrics.json')
-    test_args = ['test', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file]
+    test_args = ['test', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file, '--force']  # its own file
     run_step('test', [*test_args, '--cfg-options', *test_data, *model_overrides], program)
     with open(metrics_file) as f:
         metrics = json.load(f)

@@ -9,20 +9,20 @@ nothing if they differ by more than ``--tolerance``.
 from __future__ import annotations
 
 import argparse
+import re
 
-from mmmixer.cli.common import (
-    config_command_parser,
-    load_config,
-    prepare_runtime,
-    reported_checkpoint_errors,
-    usage_error,
-)
+from mmmixer.cli.common import config_command_parser, usage_error
+from mmmixer.cli.usage import reports_input_errors
+from mmmixer.config.checks import check_checkpoint_path, check_config_values, import_config_modules
+from mmmixer.config.options import add_cfg_options, merge_options
+from mmmixer.config.read import load_config
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = config_command_parser(prog, 'Export a config model to ONNX and verify it with ONNX Runtime', 'config')
     parser.add_argument('checkpoint', help='checkpoint file or URL with the weights of the config model')
     parser.add_argument('out', help='the .onnx file to write')
+    parser.add_argument('--force', action='store_true', help='overwrite OUT if it exists')
     parser.add_argument('--shape', type=int, nargs='+', help="input size: H W, or one side (default: the backbone's)")
     parser.add_argument('--batch', type=int, default=1, help='batch size of the example input (default 1)')
     parser.add_argument('--dynamic-batch', action='store_true', help='any batch size')
@@ -36,42 +36,55 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument('--opset', type=int, default=18, help='ONNX opset (default 18)')
     parser.add_argument('--verify', action=argparse.BooleanOptionalAction, default=True, help='check with ONNX Runtime')
     parser.add_argument('--tolerance', type=float, default=1e-4, help='largest |ONNX - PyTorch| allowed (fp32)')
-    parser.add_argument('--cfg-options', nargs='+', action=_dict_action(), help='override config settings: key=value')
+    add_cfg_options(parser)
     return parser
 
 
-def _dict_action():
-    from mmengine.config import DictAction
+def _some(names: list[str], limit: int = 3) -> str:
+    shown = ', '.join(names[:limit])
+    return shown + (f' and {len(names) - limit} more' if len(names) > limit else '')
 
-    return DictAction
+
+def state_dict_mismatch(model, state_dict: dict) -> str:
+    """What keeps ``state_dict`` from loading into ``model`` exactly, shortened to one line ('' when it fits)."""
+    state_dict = {re.sub(r'^module\.', '', key): value for key, value in state_dict.items()}
+    expected = {key: value for key, value in model.state_dict().items() if 'num_batches_tracked' not in key}
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(key for key in set(state_dict) - set(expected) if 'num_batches_tracked' not in key)
+    reshaped = sorted(
+        f'{key} {tuple(state_dict[key].shape)} vs {tuple(expected[key].shape)} in the model'
+        for key in set(expected) & set(state_dict)
+        if hasattr(state_dict[key], 'shape') and tuple(state_dict[key].shape) != tuple(expected[key].shape)
+    )
+    parts = [f'{len(missing)} missing weights ({_some(missing)})'] if missing else []
+    parts += [f'{len(unexpected)} unexpected ({_some(unexpected)})'] if unexpected else []
+    parts += [f'{len(reshaped)} of another shape ({_some(reshaped, 2)})'] if reshaped else []
+    return '; '.join(parts)
 
 
-def _build_model(cfg, checkpoint: str):
+def _build_model(cfg, checkpoint: str) -> tuple:
+    """The config's model with the checkpoint's weights, in eval mode, and the checkpoint's ``meta``."""
     from mmengine.registry import MODELS, init_default_scope
     from mmengine.runner import load_checkpoint
 
-    from mmmixer.checkpoint import CheckpointError
-    from mmmixer.cli.config_checks import check_checkpoint_path, check_config_values
 
     if 'model' not in cfg:
         usage_error('the config has no model; export a config that defines one (e.g. configs/mixer-b16_in1k.py)')
-    check_config_values(cfg)  # a value our backbone or neck rejects: error: model.backbone: ..., exit 2
     check_checkpoint_path(checkpoint, 'checkpoint')
-    prepare_runtime(cfg)  # mmcv's compiled ops for detection configs (one line if missing), custom_imports
+    import_config_modules(cfg)  # mmcv's compiled ops for detection configs, custom_imports
+    check_config_values(cfg)  # a value our backbone or neck rejects: error: model.backbone: ...
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = MODELS.build(cfg.model)
-    with reported_checkpoint_errors():
-        try:
-            load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
-        except CheckpointError:
-            raise  # refused, damaged or another model's: reported_checkpoint_errors says so
-        except RuntimeError as error:  # load_state_dict's report of missing / unexpected / mis-shaped weights
-            first = str(error).strip().splitlines()
-            detail = first[1].strip() if len(first) > 1 else first[0]
-            usage_error(f"checkpoint {checkpoint} does not fit the config's model ({detail[:200]})")
-    return model.eval()
+    # Loaded leniently, then compared key by key: mmengine's strict error spreads the keys over many lines.
+    loaded = load_checkpoint(model, checkpoint, map_location='cpu', strict=False, logger='silent')
+    mismatch = state_dict_mismatch(model, loaded.get('state_dict', loaded) if isinstance(loaded, dict) else {})
+    if mismatch:
+        usage_error(f"checkpoint {checkpoint} does not fit the config's model: {mismatch}; export it with the config it "
+                    'was trained with')
+    return model.eval(), (loaded.get('meta') if isinstance(loaded, dict) else None)
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None, prog: str | None = None) -> list:
     args = build_parser(prog).parse_args(argv)
     try:
@@ -79,22 +92,17 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> list:
         import onnxscript  # noqa: F401  (torch.onnx's exporter needs it)
     except ImportError as error:
         usage_error(f"export needs onnx, onnxscript and onnxruntime ({error}); pip install 'mmmixer[deploy]'")
-    from mmmixer.deploy import ExportError, export_onnx
-    from mmmixer.fileio import check_output_folder
+    from mmmixer.deploy import ExportError, default_size, export_onnx, preprocessing_metadata
+    from mmmixer.fileio import check_new_output
 
     if not args.out.endswith('.onnx'):
         usage_error(f'{args.out}: name the output file .onnx')
-    try:
-        check_output_folder(args.out)
-    except OSError as error:
-        usage_error(str(error))
+    check_new_output(args.out, args.force)
     if args.shape is not None and len(args.shape) not in (1, 2):
         usage_error('--shape takes one or two integers (H W)')
     cfg = load_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    model = _build_model(cfg, args.checkpoint)
-    size = (args.shape[0], args.shape[-1]) if args.shape else tuple(getattr(model.backbone, 'img_size', (224, 224)))
+    merge_options(cfg, args.cfg_options)
+    model, checkpoint_meta = _build_model(cfg, args.checkpoint)
     what = args.what or (
         'classifier'
         if getattr(model, 'head', None) is not None
@@ -102,8 +110,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> list:
         and type(model).__name__ == 'ImageClassifier'
         else 'backbone'
     )
-    preprocessor = cfg.get('data_preprocessor') or cfg.model.get('data_preprocessor') or {}
-    metadata = {key: preprocessor[key] for key in ('mean', 'std', 'to_rgb', 'bgr_to_rgb') if key in preprocessor}
+    size = (args.shape[0], args.shape[-1]) if args.shape else default_size(model, what, args.dynamic_size)
+    head = getattr(model, 'head', None)
+    metadata = preprocessing_metadata(cfg, checkpoint_meta, getattr(head, 'num_classes', None))
     try:
         checks = export_onnx(
             model,

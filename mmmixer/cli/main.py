@@ -57,20 +57,33 @@ COMMANDS = {
         'write the digit segmentation set (canvases + label maps)',
         'digit_segmentation_main',
     ),
+    'env': Command('mmmixer.cli.env', 'versions of mmmixer, torch, mmcv, mmengine, mmpretrain ...; the patches in force'),
     'demo': Command('mmmixer.cli.demo', 'prepare the digits, train a small Mixer, test it (make demo)'),
     'demo-det': Command('mmmixer.cli.demo_det', 'fine-tune the demo Mixer as a digit detector (make demo-det)'),
     'demo-seg': Command('mmmixer.cli.demo_seg', 'fine-tune the demo Mixer as a digit segmenter (make demo-seg)'),
+    'finetune': Command(
+        'mmmixer.cli.finetune', "fine-tune a pretrained Mixer on a folder of class sub-folders (big_vision's protocol)"
+    ),
+    'fewshot': Command(
+        'mmmixer.cli.fewshot', "few-shot linear evaluation of a checkpoint's frozen features (big_vision's fewshot_lsr)"
+    ),
+    'demo-transfer': Command(
+        'mmmixer.cli.demo_transfer', 'what pretraining buys: few-shot and fine-tuned digits (make demo-transfer)'
+    ),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     from mmmixer import __version__
 
+    from mmmixer.environment import describe_environment
+
     name, args = choose_command(
         'mmmixer',
         f'mmmixer {__version__}: MLP-Mixer for OpenMMLab. The same commands as tools/*.py, from any directory.',
         {name: command.summary for name, command in COMMANDS.items()},
         argv,
+        version=describe_environment,
     )
     command = COMMANDS[name]
     result = getattr(importlib.import_module(command.module), command.function)(args, prog=f'mmmixer {name}')

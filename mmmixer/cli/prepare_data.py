@@ -14,6 +14,7 @@ def _parser(prog: str | None, description: str, written: str, held_out: str) -> 
     """The arguments both writers take: the output folder, the held-out fraction and the seed."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument('out_dir', help=f'output folder (created; reused if it already holds the same {written})')
+    parser.add_argument('--force', action='store_true', help=f'replace a {written} made with other settings')
     parser.add_argument('--val-fraction', type=float, default=0.2, help=f'held-out {held_out} per class (default 0.2)')
     parser.add_argument('--seed', type=int, default=0, help=f'seed of the {written} (default 0)')
     return parser
@@ -24,7 +25,7 @@ def digits_main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     parser.add_argument('--image-size', type=int, default=32, help='side of the written images (default 32)')
     args = parser.parse_args(argv)
     try:
-        info = prepare_digits(args.out_dir, args.image_size, args.val_fraction, args.seed)
+        info = prepare_digits(args.out_dir, args.image_size, args.val_fraction, args.seed, force=args.force)
     except (FileExistsError, ValueError) as error:
         usage_error(str(error), parser.prog)
     print(f'digits: {info["num_train"]} train / {info["num_val"]} val images in {args.out_dir}')
@@ -52,6 +53,7 @@ def _write_canvases(writer, parser: argparse.ArgumentParser, argv: list[str] | N
     try:
         info = writer(
             args.out_dir,
+            force=args.force,
             num_train=args.num_train,
             num_val=args.num_val,
             canvas_size=args.canvas_size,

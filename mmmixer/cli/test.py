@@ -10,7 +10,12 @@ import re
 from mmengine.config import Config
 
 from mmmixer.cli import common
-from mmmixer.fileio import write_json_atomically
+from mmmixer.cli.usage import reports_input_errors
+from mmmixer.config.checks import check_checkpoint_path
+from mmmixer.config.options import merge_options
+from mmmixer.config.prepare import use_data_root
+from mmmixer.engine.runner import TEST_DATALOADERS, run_to_the_end
+from mmmixer.fileio import check_new_output, write_json_atomically
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -23,29 +28,31 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         default='metrics',
         help="what --out holds: 'metrics' (JSON) or 'pred' (pickled per-sample predictions)",
     )
+    parser.add_argument('--force', action='store_true', help='overwrite --out if it exists')
     common.add_common_arguments(parser)
     return parser
 
 
 def apply_flags(cfg: Config, args: argparse.Namespace) -> None:
     cfg.load_from = args.checkpoint
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_options(cfg, args.cfg_options)
+    use_data_root(cfg, args.data_root)
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     args = build_parser(prog).parse_args(argv)
     is_url = re.match(r'[\w.+-]+://', args.checkpoint) is not None  # mmengine's loaders fetch these
     if not is_url and not osp.isfile(args.checkpoint):
-        from mmmixer.cli.config_checks import check_checkpoint_path
-
-        check_checkpoint_path(args.checkpoint, 'checkpoint')  # a directory, or missing: one line, exit 2
-    runner = common.runner_from_args(args, apply_flags, ('test_dataloader',))
+        check_checkpoint_path(args.checkpoint, 'checkpoint')  # a directory, or missing
+    if args.out:
+        check_new_output(args.out, args.force, '--out', folder_created=True)
+    runner = common.runner_from_args(args, apply_flags, TEST_DATALOADERS)
     if args.out and args.out_item == 'pred':
         from mmpretrain.evaluation import DumpResults
 
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
-    metrics = common.run_to_the_end(runner, runner.test)
+    metrics = run_to_the_end(runner, runner.test)
     if runner.rank == 0:
         if args.out and args.out_item == 'metrics':
             os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -7,8 +7,17 @@ import argparse
 from mmengine.config import Config
 
 from mmmixer.cli import common
-from mmmixer.runtime.fast_training import AMP_DTYPES, default_amp_dtype, use_amp, use_fused_optimizer
-from mmmixer.runtime.runner import use_fast_dataloaders
+from mmmixer.cli.usage import reports_input_errors
+from mmmixer.config.options import merge_options
+from mmmixer.config.prepare import use_data_root, use_fast_dataloaders
+from mmmixer.engine.fast_training import (
+    AMP_DTYPES,
+    default_amp_dtype,
+    default_device_type,
+    use_amp,
+    use_fused_optimizer,
+)
+from mmmixer.engine.runner import TRAIN_DATALOADERS, run_to_the_end
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -34,16 +43,22 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def apply_flags(cfg: Config, args: argparse.Namespace) -> None:
+def apply_flags(cfg: Config, args: argparse.Namespace) -> list[str]:
     """Apply the command-line flags to the config (``--cfg-options`` after the other flags, so it wins;
-    ``--no-validate`` last, so that options for the validation it removes are not an error)."""
+    ``--no-validate`` last, so that options for the validation it removes are not an error).
+
+    Returns what the command changes in the config for speed (and the precision ``--amp`` chose), for the log."""
+    run_settings = []
     if args.amp_dtype and not args.amp:
         common.usage_error('--amp-dtype only applies with --amp; add --amp')
     if args.amp:
+        dtype = args.amp_dtype or default_amp_dtype()
         try:
-            use_amp(cfg.optim_wrapper, args.amp_dtype or default_amp_dtype())
+            use_amp(cfg.optim_wrapper, dtype)
         except ValueError as error:
             common.usage_error(str(error))
+        why = 'as --amp-dtype asked' if args.amp_dtype else f'the {default_device_type()} default for --amp'
+        run_settings.append(f'mixed precision in {dtype} ({why})')
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
@@ -52,15 +67,31 @@ def apply_flags(cfg: Config, args: argparse.Namespace) -> None:
         if 'auto_scale_lr' not in cfg:
             common.usage_error('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) in the config')
         cfg.auto_scale_lr.enable = True
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_options(cfg, args.cfg_options)
+    use_data_root(cfg, args.data_root)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    use_fused_optimizer(cfg.optim_wrapper)
-    use_fast_dataloaders(cfg, pin_memory=not args.no_pin_memory, persistent_workers=not args.no_persistent_workers)
+    if use_fused_optimizer(cfg.optim_wrapper):
+        run_settings.append(f'fused {cfg.optim_wrapper.optimizer.type} kernel')
+    run_settings += use_fast_dataloaders(
+        cfg, pin_memory=not args.no_pin_memory, persistent_workers=not args.no_persistent_workers
+    )
+    return run_settings
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     args = build_parser(prog).parse_args(argv)
-    runner = common.runner_from_args(args, apply_flags, ('train_dataloader', 'val_dataloader'))
-    common.run_to_the_end(runner, runner.train)  # checkpoint errors: load_from, --resume, init_cfg=Pretrained
+    run_settings = []  # what this command changes in the config for speed, said once in the log
+    runner = common.runner_from_args(
+        args, lambda cfg, args: run_settings.extend(apply_flags(cfg, args)), TRAIN_DATALOADERS
+    )
+    if args.compile:
+        run_settings.append('--compile: torch.compile of the backbone, neck and head in place')
+    runner.logger.info(
+        "mmmixer train runs this config as mmpretrain's tools/train.py would, but with: "
+        + ('; '.join(run_settings) or 'no changes')
+        + " (the same numbers up to kernel order; --no-pin-memory, --no-persistent-workers and the config's "
+        '`fused`/`foreach` turn them off)'
+    )
+    run_to_the_end(runner, runner.train)

@@ -16,8 +16,9 @@ from mmmixer.converters.errors import ConversionError
 from mmmixer.converters.formats import read_timm_layout, source_format
 from mmmixer.converters.names import timm_to_mmmixer_names
 from mmmixer.converters.progress import ProgressFile, progress_bar
+from mmmixer.errors import OutputPathError
 from mmmixer.converters.verify import GELU_NAMES, VERIFY_TOLERANCE, verify
-from mmmixer.fileio import check_output_folder, save_atomically, write_atomically
+from mmmixer.fileio import check_new_output, save_atomically, write_atomically
 from mmmixer.models.builders import classifier_config
 from mmmixer.models.spec import MixerSpec
 from mmmixer.version import __version__
@@ -29,23 +30,20 @@ PREPROCESSING = {
 }
 
 
-def check_destination(dst: str, force: bool) -> None:
-    if os.path.isdir(dst):
-        raise ConversionError(f'{dst} is a directory; give a file name such as {os.path.join(dst, "model.pth")}')
-    if os.path.exists(dst) and not force:
-        raise ConversionError(f'{dst} exists; pass --force to overwrite it')
-    try:
-        check_output_folder(dst)
-    except OSError as error:
-        raise ConversionError(str(error)) from None
-
-
 def save_with_progress(obj, dst: str, progress: bool) -> str:
     total = sum(v.numel() * v.element_size() for v in obj.get('state_dict', obj).values())
     if not progress:
         return save_atomically(obj, dst)
     with progress_bar(f'saving {os.path.basename(dst)}', total, True) as bar:
         return save_atomically(obj, dst, wrap=lambda f: ProgressFile(f, bar))
+
+
+def check_destination(dst: str, force: bool) -> None:
+    """:func:`mmmixer.fileio.check_new_output`, raised as the converters' one error (:class:`ConversionError`)."""
+    try:
+        check_new_output(dst, force)
+    except OutputPathError as error:
+        raise ConversionError(str(error)) from None
 
 
 @dataclass

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mmmixer.errors import InputError
 
-class ConversionError(ValueError):
+
+class ConversionError(InputError, ValueError):
     """Bad input for a conversion; the message names the problem and the fix."""
 
 

@@ -145,10 +145,12 @@ def write_canvas_set(
     kind: str,
     classes: tuple[str, ...],
     write_split: Callable[[str, str, list[Canvas]], dict[str, object]],
+    force: bool = False,
 ) -> dict:
     """Write the canvases that ``settings`` (:func:`canvas_settings`'s arguments) describe into ``out_dir`` once,
     each split by ``write_split(folder, split, canvases)``, whose returned entries join the set's description
-    (stored in ``out_dir/marker``; ``kind`` names the set in errors). Reused when ``out_dir`` holds the same set."""
+    (stored in ``out_dir/marker``; ``kind`` names the set in errors). Reused when ``out_dir`` holds the same set;
+    a set made with other settings is replaced only with ``force``."""
     settings = canvas_settings(**settings)
 
     def write(folder: str) -> dict:
@@ -157,4 +159,4 @@ def write_canvas_set(
             info.update(write_split(folder, split, canvases))
         return info
 
-    return write_folder_once(out_dir, settings, marker, kind, write)
+    return write_folder_once(out_dir, settings, marker, kind, write, force)

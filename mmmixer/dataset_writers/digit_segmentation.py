@@ -46,15 +46,16 @@ def _write_split(folder: str, split: str, canvases: list[Canvas]) -> dict[str, d
     return {f'{split}_pixels_per_class': dict(zip(CLASSES, pixels.tolist(), strict=True))}
 
 
-def prepare_digit_segmentation(out_dir: str, **settings) -> dict:
+def prepare_digit_segmentation(out_dir: str, force: bool = False, **settings) -> dict:
     """Write the canvases and their label maps to ``out_dir`` (reused if an identical set is already there).
 
     Args:
         out_dir: Output folder; created, or reused when it holds a set made with the same settings.
+        force: Replace a set made with other settings (never a folder this tool did not write).
         **settings: The canvases' settings (:func:`mmmixer.dataset_writers.digit_canvases.canvas_settings`:
             num_train, num_val, canvas_size, digits_per_canvas, digit_sizes, val_fraction, seed).
 
     Returns the set's description (with the pixels per class of each split), also stored in
     ``out_dir/digit_segmentation.json``.
     """
-    return write_canvas_set(out_dir, settings, MARKER, 'digit segmentation set', CLASSES, _write_split)
+    return write_canvas_set(out_dir, settings, MARKER, 'digit segmentation set', CLASSES, _write_split, force)

@@ -48,12 +48,14 @@ def upscale(scan: np.ndarray, size: int) -> Image.Image:
     return Image.fromarray(scan, mode='L').resize((size, size), Image.BICUBIC)
 
 
-def prepare_digits(out_dir: str, image_size: int = 32, val_fraction: float = 0.2, seed: int = 0) -> dict:
+def prepare_digits(
+    out_dir: str, image_size: int = 32, val_fraction: float = 0.2, seed: int = 0, force: bool = False
+) -> dict:
     """Write the split to ``out_dir`` (reused if an identical split is already there).
 
     The split is stratified and fixed by ``seed``. Returns the split's description, which is also
     stored in ``out_dir/digits_split.json``. An existing ``out_dir`` that this function did not
-    write is left untouched and reported.
+    write is left untouched and reported; a split made with other settings is replaced only with ``force``.
     """
     settings = dict(image_size=image_size, val_fraction=val_fraction, seed=seed)
 
@@ -66,4 +68,4 @@ def prepare_digits(out_dir: str, image_size: int = 32, val_fraction: float = 0.2
             upscale(scan, image_size).save(osp.join(class_folder, f'{index:04d}.png'))
         return dict(num_train=int((~is_val).sum()), num_val=int(is_val.sum()), classes=list(range(10)))
 
-    return write_folder_once(out_dir, settings, MARKER, 'digits split', write)
+    return write_folder_once(out_dir, settings, MARKER, 'digits split', write, force)

@@ -6,6 +6,13 @@ model's outputs at sizes it was not exported at (its window and padding arithmet
 :func:`mmmixer.models.utils.windows.exporting`). Global token mixing is tied to its token grid, so its
 exports have a fixed height and width.
 
+Such a graph is traced at a size with at least two token-mixing windows per side (:func:`default_size`). At one
+window per side (the model's own size) the window counts are 1, and torch's shape logic branches on sizes of 1
+(contiguity and reshape checks): ``torch.export`` then records the guard "one window" (its range constraints narrow
+the height to at most one window) and specialises the graph's reshapes to it, which ONNX Runtime refuses at any
+other size (``Reshape node 'gemm_input_reshape' ... Input shape:{64,1,4,64}, requested shape:{64,64}``). Traced at
+two windows, the guards are inequalities that change no operation, and the graph runs at one window too (checked).
+
 The graph's input is the normalised image batch (B, 3, H, W), float32, as the config's data preprocessor
 gives it to the model; the preprocessor's mean, std and channel order are stored in the ONNX metadata.
 """
@@ -20,13 +27,14 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from mmmixer.errors import InputError
 from mmmixer.fileio import write_atomically
 
 WHAT = ('classifier', 'backbone')
 DEFAULT_TOLERANCE = 1e-4
 
 
-class ExportError(ValueError):
+class ExportError(InputError, ValueError):
     """A model or a request that cannot be exported as asked; the message says what to change."""
 
 
@@ -84,10 +92,50 @@ def exportable(model: nn.Module, what: str) -> nn.Module:
     return BackboneAndNeck(model).eval()
 
 
-def check_size(backbone: nn.Module, size: tuple[int, int], dynamic_size: bool) -> None:
-    """Refuse sizes a Mixer backbone cannot take: not positive, or (global token mixing) not its own size."""
+def window_pixels(backbone: nn.Module) -> tuple[int, int] | None:
+    """The input size one token-mixing window covers (its token grid times the patch); None for other backbones."""
+    if getattr(backbone, 'token_mixing', None) != 'window':
+        return None
+    return tuple(tokens * patch for tokens, patch in zip(backbone.patch_resolution, backbone.patch_size, strict=True))
+
+
+def smallest_side(module: nn.Module, size: tuple[int, int]) -> int | None:
+    """The smallest height or width of ``module``'s feature maps for one image of ``size``; None without maps."""
+    with torch.no_grad():
+        outputs = module(torch.zeros(1, 3, *size))
+    sides = [side for output in outputs if output.dim() == 4 for side in output.shape[-2:]]
+    return min(sides) if sides else None
+
+
+def default_size(model: nn.Module, what: str = 'classifier', dynamic_size: bool = False) -> tuple[int, int]:
+    """The example size ``export`` traces at: the backbone's own, or, for a graph of any size, two token-mixing
+    windows per side, doubled until every feature map is at least 2 x 2 (a neck's coarsest level too), so that no
+    size in the example is 1 (see the module's docstring)."""
+    size = tuple(getattr(model.backbone, 'img_size', (224, 224)))
+    window = window_pixels(model.backbone)
+    if not dynamic_size or window is None:
+        return size
+    size = (2 * window[0], 2 * window[1])
+    module = exportable(model, what)
+    while (smallest_side(module, size) or 2) < 2 and max(size) < 4096:
+        size = (2 * size[0], 2 * size[1])
+    return size
+
+
+def check_size(module: nn.Module, backbone: nn.Module, size: tuple[int, int], dynamic_size: bool) -> None:
+    """Refuse sizes a Mixer backbone cannot take: not positive, (global token mixing) not its own size, or (a graph
+    of any size) an example with one window on a side or a feature map with a side of 1."""
     if min(size) < 1:
         raise ExportError(f'--shape {size[0]} {size[1]}: the sizes must be positive')
+    window = window_pixels(backbone)
+    if dynamic_size and window is not None:
+        small = size[0] <= window[0] or size[1] <= window[1] or smallest_side(module, size) == 1
+        if small:
+            raise ExportError(
+                f'--shape {size[0]} {size[1]} --dynamic-size: a graph traced with one token-mixing window '
+                f'({window[0]}x{window[1]} px) or a 1-pixel feature map on a side works at that size only; trace at '
+                f'--shape {2 * window[0]} {2 * window[1]} or larger, or leave --shape out'
+            )
     if getattr(backbone, 'token_mixing', 'window') != 'global':
         return
     height, width = backbone.img_size
@@ -103,12 +151,22 @@ def check_size(backbone: nn.Module, size: tuple[int, int], dynamic_size: bool) -
         )
 
 
-def verification_shapes(batch: int, size: tuple[int, int], patch: int, dynamic_batch: bool, dynamic_size: bool):
-    """The export shape, plus one other batch and one other size (not a multiple of the patch) when dynamic."""
+def verification_shapes(
+    batch: int,
+    size: tuple[int, int],
+    patch: int,
+    dynamic_batch: bool,
+    dynamic_size: bool,
+    window: tuple[int, int] | None = None,
+):
+    """The export shape, plus one other batch and one other size (not a multiple of the patch) when dynamic, and
+    for a window-mixing backbone one window high and four wide."""
     shapes = [(batch, 3, *size)]
     other_batch = batch + 1 if dynamic_batch else batch
     if dynamic_size:
         shapes.append((other_batch, 3, size[0] + 3 * patch + 5, size[1] + 5 * patch + 3))
+        if window is not None:
+            shapes.append((other_batch, 3, max(1, window[0] - 1), 3 * window[1] + 1))
     elif dynamic_batch:
         shapes.append((other_batch, 3, *size))
     return shapes
@@ -119,6 +177,8 @@ def run_checks(module: nn.Module, onnx_path: str, shapes: Sequence[tuple[int, ..
     import numpy as np
     import onnxruntime
 
+    from onnxruntime.capi.onnxruntime_pybind11_state import Fail, RuntimeException
+
     session = onnxruntime.InferenceSession(onnx_path, providers=['CPUExecutionProvider'])
     input_name = session.get_inputs()[0].name
     generator = torch.Generator().manual_seed(0)
@@ -127,7 +187,11 @@ def run_checks(module: nn.Module, onnx_path: str, shapes: Sequence[tuple[int, ..
         images = torch.randn(shape, generator=generator)
         with torch.no_grad():
             expected = module(images)
-        got = session.run(None, {input_name: images.numpy()})
+        try:
+            got = session.run(None, {input_name: images.numpy()})
+        except (Fail, RuntimeException) as error:  # the graph does not run at a size PyTorch takes
+            reason = str(error).strip().splitlines()[0][-300:]
+            raise VerificationError(f'ONNX Runtime cannot run the graph at {shape} ({reason}); nothing was written')
         if len(got) != len(expected):
             raise VerificationError(f'the graph gives {len(got)} outputs for {shape}, PyTorch {len(expected)}')
         worst = 0.0
@@ -161,7 +225,7 @@ def export_onnx(
     above ``tolerance`` raises :class:`VerificationError` and leaves no file. Returns the checks made.
     """
     module = exportable(model, what)
-    check_size(model.backbone, size, dynamic_size)
+    check_size(module, model.backbone, size, dynamic_size)
     if batch < 1:
         raise ExportError(f'--batch {batch}: the batch size must be at least 1')
     dynamic = torch.export.Dim.DYNAMIC
@@ -189,7 +253,10 @@ def export_onnx(
             program.model.metadata_props.update({key: json.dumps(value) for key, value in metadata.items()})
         program.save(tmp)
         if verify:
-            checks.extend(run_checks(module, tmp, verification_shapes(batch, size, patch, dynamic_batch, dynamic_size)))
+            shapes = verification_shapes(
+                batch, size, patch, dynamic_batch, dynamic_size, window_pixels(model.backbone)
+            )
+            checks.extend(run_checks(module, tmp, shapes))
             worst = max(checks, key=lambda check: check.max_abs_diff)
             if worst.max_abs_diff > tolerance:
                 raise VerificationError(

@@ -1,8 +1,10 @@
 """What configs name by type (``optim_wrapper=dict(type='mmmixer.AutocastOptimWrapper')``, ``constructor=...``):
-optimizer wrappers and optimizer-wrapper constructors, registered in mmmixer's registry. How the command lines
-run a config (AMP switches, fused optimizers, compile, worker shutdown) is :mod:`mmmixer.runtime`."""
+optimizer wrappers, optimizer-wrapper constructors and the checkpoint hook that writes atomically, registered in
+mmmixer's registry. How the command lines run a config (AMP switches, fused optimizers, compile, worker shutdown)
+is :mod:`mmmixer.engine.runner` and its neighbours."""
 
 from .autocast_optim_wrapper import AutocastOptimWrapper
+from .checkpoint_saving import AtomicCheckpointHook
 from .layer_decay import MixerLayerDecayOptimWrapperConstructor
 
-__all__ = ['AutocastOptimWrapper', 'MixerLayerDecayOptimWrapperConstructor']
+__all__ = ['AtomicCheckpointHook', 'AutocastOptimWrapper', 'MixerLayerDecayOptimWrapperConstructor']

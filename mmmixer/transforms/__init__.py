@@ -1,5 +1,15 @@
-"""Data transforms of the paper's ImageNet recipe (big_vision), registered in mmmixer's scope."""
+"""Data transforms registered in mmmixer's scope: the paper's ImageNet recipe (big_vision) and the evaluation crop of
+the ImageNet-style configs for images of any shape."""
 
-from .tf_augment import InceptionCrop, TFAutoContrast, TFCutout, TFEnhance, TFGeometric, TFSolarizeAdd
+from .recipe_transforms import InceptionCrop, TFAutoContrast, TFCutout, TFEnhance, TFGeometric, TFSolarizeAdd
+from .resize_crop import ResizeEdgeCenterCrop
 
-__all__ = ['InceptionCrop', 'TFAutoContrast', 'TFCutout', 'TFEnhance', 'TFGeometric', 'TFSolarizeAdd']
+__all__ = [
+    'InceptionCrop',
+    'ResizeEdgeCenterCrop',
+    'TFAutoContrast',
+    'TFCutout',
+    'TFEnhance',
+    'TFGeometric',
+    'TFSolarizeAdd',
+]

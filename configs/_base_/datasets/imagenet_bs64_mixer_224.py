@@ -19,7 +19,7 @@ data_preprocessor = dict(num_classes=1000, mean=[127.5, 127.5, 127.5], std=[127.
 # 2 layers picks one of these 16 ops uniformly and always applies it. Values at magnitude 15, from level_to_arg
 # (_MAX_LEVEL = 10, so level 15 goes 1.5x past the range the ops were designed for); fill 128 where pixels are
 # uncovered. mmpretrain's own op is used where it computes exactly what TensorFlow computes; `mmmixer.TF*` ops
-# where it does not (tests/test_recipe.py compares every op with TensorFlow's output).
+# where it does not (tests/test_transforms/test_recipe.py compares every op with TensorFlow's output).
 #
 # | op           | TensorFlow at level 15                                  | here                                   |
 # |--------------|---------------------------------------------------------|----------------------------------------|
@@ -68,8 +68,9 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', imdecode_backend='pillow'),
-    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow', interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=224),
+    # = ResizeEdge(256, edge='short', backend='pillow', interpolation='bicubic') | CenterCrop(224), computed on the
+    # crop's region only (an 8x3000 strip would otherwise be resized to 256x96000 first); the same pixels.
+    dict(type='mmmixer.ResizeEdgeCenterCrop', scale=256, crop_size=224, interpolation='bicubic'),
     dict(type='PackInputs'),
 ]
 

@@ -31,9 +31,10 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from mmmixer.errors import ConfigTypeError, ConfigValueError, InputSizeError
+from mmmixer.models.utils.arguments import one_of, probability, size_pair, whole_number
 from mmmixer.models.utils.checkpoint_compat import adapt_state_dict, backbone_key
 from mmmixer.models.utils.fast_paths import inlinable
-from mmmixer.models.utils.layers import Mlp, PatchEmbed, build_norm, drop_path
+from mmmixer.models.utils.layers import Mlp, PatchEmbed, build_norm, drop_path, patch_embed_kwargs
 from mmmixer.models.utils.windows import OUT_TYPES, format_output, to_windows
 from mmmixer.registry import MODELS
 
@@ -152,25 +153,6 @@ class MixerBlock(BaseModule):
         return normed.masked_fill_(pad_mask, 0.0) if in_place else normed.masked_fill(pad_mask, 0.0)
 
 
-def positive_int(value, name: str, minimum: int = 1) -> int:
-    """``value`` as an int of at least ``minimum``, or a :class:`ConfigValueError` naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise ConfigTypeError(f'{name}={value!r} is not a whole number; give an integer >= {minimum}')
-    if value < minimum:
-        raise ConfigValueError(f'{name}={value} must be at least {minimum}')
-    return int(value)
-
-
-def _pair(value: int | Sequence[int], name: str = 'img_size') -> tuple[int, int]:
-    """A positive size, given as one int or an (H, W) pair."""
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        if len(value) != 2:
-            raise ConfigValueError(f'{name}={value!r} must be an int or a pair of ints (H, W)')
-        return positive_int(value[0], name), positive_int(value[1], name)
-    size = positive_int(value, name)
-    return size, size
-
-
 @MODELS.register_module()
 class MlpMixer(BaseModule):
     """MLP-Mixer backbone, usable by mmpretrain classifiers and mmdet detectors.
@@ -258,35 +240,23 @@ class MlpMixer(BaseModule):
         self.arch_settings = self._resolve_arch(arch)
         self.embed_dims = self.arch_settings['embed_dims']
         self.num_layers = self.arch_settings['num_layers']
-        self.img_size = _pair(img_size)
-        patch_size = positive_int(patch_size, 'patch_size')
-        in_channels = positive_int(in_channels, 'in_channels')
-        if not 0.0 <= drop_rate < 1.0:
-            raise ConfigValueError(f'drop_rate={drop_rate} is not a dropout probability; use a value in [0, 1)')
+        self.img_size = size_pair(img_size, 'img_size')
         if not isinstance(frozen_stages, int) or frozen_stages < -1:
             raise ConfigValueError(
                 f'frozen_stages={frozen_stages!r}: use -1 (nothing), 0 (the stem) or k > 0 (the stem and k blocks)'
             )
         self.norm_cfg = dict(norm_cfg or dict(type='LN', eps=1e-6))
         self.act_cfg = {'type': 'GELU', **(act_cfg or {})}  # a partial override (approximate=tanh) keeps GELU
-        if out_type not in OUT_TYPES:
-            raise ConfigValueError(f'out_type={out_type!r} is not supported; choose one of {OUT_TYPES}')
-        if token_mixing not in TOKEN_MIXING_MODES:
-            raise ConfigValueError(
-                f'token_mixing={token_mixing!r} is not supported; choose one of {TOKEN_MIXING_MODES}'
-            )
-        if drop_path_mode not in ('uniform', 'linear'):
-            raise ConfigValueError(f"drop_path_mode={drop_path_mode!r} is not supported; choose 'uniform' or 'linear'")
-        if not 0.0 <= drop_path_rate <= 1.0:
-            raise ConfigValueError(f'drop_path_rate={drop_path_rate} is not a probability; use a value in [0, 1]')
-        self.out_type = out_type
-        self.token_mixing = token_mixing
+        self.out_type = one_of(out_type, 'out_type', OUT_TYPES)
+        self.token_mixing = one_of(token_mixing, 'token_mixing', TOKEN_MIXING_MODES)
         self.final_norm = final_norm
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
 
-        self.stem = PatchEmbed(in_channels, self.embed_dims, **self._patch_kwargs(patch_size, patch_cfg))
+        patch_size = whole_number(patch_size, 'patch_size')
+        in_channels = whole_number(in_channels, 'in_channels')
+        self.stem = PatchEmbed(in_channels, self.embed_dims, **patch_embed_kwargs(patch_size, patch_cfg))
         self.patch_size = self.stem.proj.kernel_size
         self.patch_resolution = self.stem.output_size(self.img_size)
         if min(self.patch_resolution) < 1:
@@ -294,42 +264,23 @@ class MlpMixer(BaseModule):
                 f'img_size={img_size} gives no tokens with patch kernel {self.patch_size} and padding '
                 f'{patch_cfg.get("padding") if patch_cfg else "corner"}: use a larger img_size or a smaller patch'
             )
-        num_tokens = self.patch_resolution[0] * self.patch_resolution[1]
-
         self.out_indices = self._resolve_out_indices(out_indices)
-        if drop_path_mode == 'linear':
-            drop_path_rates = [i / max(self.num_layers - 1, 1) * drop_path_rate for i in range(self.num_layers)]
-        else:
-            drop_path_rates = [drop_path_rate] * self.num_layers
-        if isinstance(layer_cfgs, dict) or layer_cfgs is None:
-            layer_cfgs = [layer_cfgs or {}] * self.num_layers
-        if len(layer_cfgs) != self.num_layers:
-            raise ValueError(f'layer_cfgs has {len(layer_cfgs)} entries but the arch has {self.num_layers} blocks')
-        for i, layer_cfg in enumerate(layer_cfgs):
-            fixed = sorted(set(layer_cfg) & set(BLOCK_SHAPE_KEYS))
-            if fixed:
-                raise ConfigValueError(
-                    f'layer_cfgs[{i}] sets {fixed}, which the backbone derives (num_tokens from img_size and '
-                    'patch_size, embed_dims from arch); set those instead'
-                )
+
+        block_defaults = dict(
+            num_tokens=self.patch_resolution[0] * self.patch_resolution[1],
+            embed_dims=self.embed_dims,
+            tokens_mlp_dims=self.arch_settings['tokens_mlp_dims'],
+            channels_mlp_dims=self.arch_settings['channels_mlp_dims'],
+            drop_rate=probability(drop_rate, 'drop_rate', one_allowed=False),
+            drop_path_scale_by_keep=drop_path_scale_by_keep,
+            act_cfg=self.act_cfg,
+            norm_cfg=self.norm_cfg,
+        )
+        drop_path_rates = self._drop_path_rates(drop_path_rate, drop_path_mode)
+        overrides = self._layer_overrides(layer_cfgs)
         self.blocks = nn.ModuleList(
-            MixerBlock(
-                **{
-                    **dict(
-                        num_tokens=num_tokens,
-                        embed_dims=self.embed_dims,
-                        tokens_mlp_dims=self.arch_settings['tokens_mlp_dims'],
-                        channels_mlp_dims=self.arch_settings['channels_mlp_dims'],
-                        drop_rate=drop_rate,
-                        drop_path_rate=drop_path_rates[i],
-                        drop_path_scale_by_keep=drop_path_scale_by_keep,
-                        act_cfg=self.act_cfg,
-                        norm_cfg=self.norm_cfg,
-                    ),
-                    **layer_cfgs[i],
-                }
-            )
-            for i in range(self.num_layers)
+            MixerBlock(**(block_defaults | {'drop_path_rate': rate} | override))  # later dicts win
+            for rate, override in zip(drop_path_rates, overrides, strict=True)
         )
         self.norm = build_norm(self.norm_cfg, self.embed_dims) if final_norm else nn.Identity()
 
@@ -337,6 +288,33 @@ class MlpMixer(BaseModule):
         self._freeze_stages()
 
     # ------------------------------------------------------------------ construction helpers
+    def _drop_path_rates(self, rate: float, mode: str) -> list[float]:
+        """Each block's stochastic-depth rate: ``rate`` for all (``'uniform'``), or big_vision's ramp (``'linear'``)."""
+        rate = probability(rate, 'drop_path_rate')
+        if one_of(mode, 'drop_path_mode', ('uniform', 'linear')) == 'uniform':
+            return [rate] * self.num_layers
+        return [i / max(self.num_layers - 1, 1) * rate for i in range(self.num_layers)]
+
+    def _layer_overrides(self, layer_cfgs: dict | Sequence[dict] | None) -> list[dict]:
+        """``layer_cfgs`` as one override dict per block (e.g. its own ``drop_path_rate``); the block shapes are the
+        backbone's to derive."""
+        if isinstance(layer_cfgs, dict) or layer_cfgs is None:
+            layer_cfgs = [layer_cfgs or {}] * self.num_layers
+        if len(layer_cfgs) != self.num_layers:
+            raise ConfigValueError(
+                f'layer_cfgs has {len(layer_cfgs)} entries but the arch has {self.num_layers} blocks'
+            )
+        overrides = []
+        for i, layer_cfg in enumerate(layer_cfgs):
+            fixed = sorted(set(layer_cfg) & set(BLOCK_SHAPE_KEYS))
+            if fixed:
+                raise ConfigValueError(
+                    f'layer_cfgs[{i}] sets {fixed}, which the backbone derives (num_tokens from img_size and '
+                    'patch_size, embed_dims from arch); set those instead'
+                )
+            overrides.append(dict(layer_cfg))
+        return overrides
+
     @staticmethod
     def _resolve_arch(arch: str | dict) -> dict:
         if isinstance(arch, str):
@@ -351,28 +329,7 @@ class MlpMixer(BaseModule):
             raise ConfigValueError(
                 f'custom arch dict: missing keys {missing}, unknown keys {unknown}; it needs exactly {list(ARCH_KEYS)}'
             )
-        return {key: positive_int(arch[key], f'arch.{key}') for key in ARCH_KEYS}
-
-    @staticmethod
-    def _patch_kwargs(patch_size: int, patch_cfg: dict | None) -> dict:
-        cfg = dict(patch_cfg or {})
-        # Keys that mmcv's PatchEmbed takes but that are implied here (input_size is img_size).
-        for implied in ('input_size', 'embed_dims', 'in_channels', 'init_cfg'):
-            cfg.pop(implied, None)
-        conv_type = cfg.pop('conv_type', 'Conv2d')
-        if conv_type != 'Conv2d':
-            raise ConfigValueError(f"patch_cfg conv_type={conv_type!r} is not supported; only 'Conv2d'")
-        if cfg.pop('dilation', 1) not in (1, (1, 1), [1, 1]):
-            raise ConfigValueError('patch_cfg dilation must be 1')
-        kwargs = dict(kernel_size=cfg.pop('kernel_size', patch_size), stride=cfg.pop('stride', None))
-        for key in ('padding', 'bias', 'norm_cfg'):
-            if key in cfg:
-                kwargs[key] = cfg.pop(key)
-        if cfg:
-            raise ConfigValueError(
-                f'patch_cfg keys {sorted(cfg)} are not supported; use kernel_size, stride, padding, bias, norm_cfg'
-            )
-        return kwargs
+        return {key: whole_number(arch[key], f'arch.{key}') for key in ARCH_KEYS}
 
     def _resolve_out_indices(self, out_indices: int | Sequence[int]) -> list[int]:
         if isinstance(out_indices, int):

@@ -16,7 +16,7 @@ from mmengine.logging import MMLogger
 from torch import nn
 
 from mmmixer.checkpoint import CheckpointError
-from mmmixer.models.utils.token_mixing import resize_token_mixing, token_mixing_grid
+from mmmixer.models.utils.token_mixing_resize import resize_token_mixing, token_mixing_grid
 
 # Keys (our names = timm's) that every Mixer has (also with final_norm=False) and no other model has together:
 # token mixing is the Mixer's own.

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer
 from torch import nn
 
-from mmmixer.errors import ConfigTypeError, ConfigValueError
+from mmmixer.errors import ConfigValueError
+from mmmixer.models.utils.arguments import size_pair
 from mmmixer.models.utils.fast_paths import activate, linear_over_tokens
 from mmmixer.models.utils.windows import ceil_div, exporting
 
@@ -78,15 +79,6 @@ class Mlp(nn.Module):
         return f'axis={self.axis!r}'
 
 
-def _check_sizes(name: str, value, minimum: int) -> None:
-    """``value``: an int or a pair of ints, each at least ``minimum`` (a :class:`ConfigValueError` otherwise)."""
-    values = value if isinstance(value, tuple | list) else [value]
-    if len(values) not in (1, 2) or any(isinstance(v, bool) or not isinstance(v, int) for v in values):
-        raise ConfigTypeError(f'{name}={value!r} must be an int or a pair of ints')
-    if any(v < minimum for v in values):
-        raise ConfigValueError(f'{name}={value!r} must be at least {minimum}')
-
-
 class PatchEmbed(nn.Module):
     """Non-overlapping patches -> embeddings: a strided convolution, optionally followed by a norm.
 
@@ -109,17 +101,16 @@ class PatchEmbed(nn.Module):
         super().__init__()
         if isinstance(padding, str) and padding not in ('corner', 'same'):
             raise ConfigValueError(f"patch padding={padding!r} is not supported; use 'corner', 'same' or a number")
-        _check_sizes('patch kernel_size', kernel_size, minimum=1)
-        if stride is not None:
-            _check_sizes('patch stride', stride, minimum=1)
+        kernel_size = size_pair(kernel_size, 'patch kernel_size')
+        stride = size_pair(stride, 'patch stride') if stride is not None else kernel_size
         if not isinstance(padding, str):
-            _check_sizes('patch padding', padding, minimum=0)
+            padding = size_pair(padding, 'patch padding', minimum=0)
         self.adaptive_padding = padding if isinstance(padding, str) else None
         self.proj = nn.Conv2d(
             in_channels,
             embed_dims,
             kernel_size,
-            stride=stride or kernel_size,
+            stride=stride,
             padding=0 if self.adaptive_padding else padding,
             bias=bias,
         )
@@ -149,3 +140,25 @@ class PatchEmbed(nn.Module):
         if self.norm is not None:
             x = self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
         return x
+
+
+def patch_embed_kwargs(patch_size: int, patch_cfg: dict | None) -> dict:
+    """:class:`PatchEmbed`'s arguments from the backbone's ``patch_size`` and an mmcv-style ``patch_cfg``."""
+    cfg = dict(patch_cfg or {})
+    # Keys that mmcv's PatchEmbed takes but that are implied here (input_size is img_size).
+    for implied in ('input_size', 'embed_dims', 'in_channels', 'init_cfg'):
+        cfg.pop(implied, None)
+    conv_type = cfg.pop('conv_type', 'Conv2d')
+    if conv_type != 'Conv2d':
+        raise ConfigValueError(f"patch_cfg conv_type={conv_type!r} is not supported; only 'Conv2d'")
+    if cfg.pop('dilation', 1) not in (1, (1, 1), [1, 1]):
+        raise ConfigValueError('patch_cfg dilation must be 1')
+    kwargs = dict(kernel_size=cfg.pop('kernel_size', patch_size), stride=cfg.pop('stride', None))
+    for key in ('padding', 'bias', 'norm_cfg'):
+        if key in cfg:
+            kwargs[key] = cfg.pop(key)
+    if cfg:
+        raise ConfigValueError(
+            f'patch_cfg keys {sorted(cfg)} are not supported; use kernel_size, stride, padding, bias, norm_cfg'
+        )
+    return kwargs

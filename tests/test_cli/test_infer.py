@@ -1,0 +1,106 @@
+"""``mmmixer infer IMAGE... [--model NAME|CONFIG] [--pretrained CKPT] [--topk] [--out] [--show-dir]``."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mmmixer.cli.infer import main
+from tests.helpers import REPO, ShellPayload, run_main
+from tests.test_hub import DIGIT_CLASSES, save_demo_checkpoint
+
+
+@pytest.fixture
+def digit_images(tmp_path, digits_dir):
+    """Twelve real digit scans in a folder of their own, two of them with the same file name."""
+    folder = tmp_path / 'images'
+    (folder / 'more').mkdir(parents=True)
+    scans = sorted((digits_dir / 'val').rglob('*.png'))[::30][:12]
+    for scan in scans:
+        shutil.copy(scan, folder / f'{scan.parent.name}_{scan.name}')
+    shutil.copy(scans[0], folder / 'more' / f'{scans[0].parent.name}_{scans[0].name}')
+    return folder
+
+
+@pytest.fixture
+def demo_checkpoint(tmp_path):
+    path = tmp_path / 'demo.pth'
+    save_demo_checkpoint(path)
+    return path
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if 'error' in line.lower()]
+
+
+def test_a_folder_is_classified_in_batches_with_class_names_json_and_drawings(
+    tmp_path, digit_images, demo_checkpoint, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    code, output = run_main(main, digit_images, '--model', 'mixer-demo_digits', '--pretrained', demo_checkpoint,
+        '--topk', 3, '--batch-size', 5, '--out', 'predictions.json', '--show-dir', 'drawn')  # fmt: skip
+    assert code == 0, output
+    images = sorted(str(path) for path in digit_images.rglob('*.png'))
+    lines = output.splitlines()
+    header = lines.index(next(line for line in lines if line.startswith('image')))
+    assert lines[header].split() == ['image', 'rank', 'class', 'score']
+    rows = [line.split() for line in lines[header + 1 : header + 1 + 3 * len(images)]]
+    saved = json.loads((tmp_path / 'predictions.json').read_text())
+    # One row per image and rank: the image's path on its first row, then the class names and scores.
+    assert [row[0] for row in rows[::3]] == images and all(len(row) == 3 for i, row in enumerate(rows) if i % 3)
+    shown = [row[-2:] for row in rows]
+    expected = [[p['class'], f'{p["score"]:.4f}'] for record in saved['results'] for p in record['predictions']]
+    assert shown == expected
+    assert saved['model'] == 'mixer-demo_digits' and [record['image'] for record in saved['results']] == images
+    for record in saved['results']:
+        rows = record['predictions']
+        assert len(rows) == 3 and all(row['class'] == DIGIT_CLASSES[row['label']] for row in rows)
+        assert rows[0]['score'] >= rows[1]['score'] >= rows[2]['score']
+    # The same scores as mmpretrain's inferencer one image at a time.
+    from mmpretrain import inference_model
+
+    single = inference_model('mixer-demo_digits', images[0], pretrained=str(demo_checkpoint))
+    assert saved['results'][0]['predictions'][0]['label'] == single['pred_label']
+    assert abs(saved['results'][0]['predictions'][0]['score'] - single['pred_score']) < 1e-5
+    drawings = sorted((tmp_path / 'drawn').glob('*.png'))
+    assert len(drawings) == 13  # the two files of one name get numbered names, not one drawing over the other
+    with Image.open(drawings[0]) as drawing:
+        assert min(drawing.size) >= 256 and np.asarray(drawing).std() > 0  # enlarged, not blank
+
+
+def test_an_image_that_is_not_an_image_is_one_line_naming_it(tmp_path, digit_images, demo_checkpoint):
+    (digit_images / 'notes.png').write_text('not an image')
+    code, output = run_main(main, digit_images, '--model', 'mixer-demo_digits', '--pretrained', demo_checkpoint)
+    assert code == 2 and error_lines(output) == [line for line in output.splitlines() if line], output
+    assert f'image {digit_images / "notes.png"} ' in output and 'decode' in output
+
+
+@pytest.mark.parametrize(
+    ('args', 'message'),
+    [
+        (['missing.png'], 'image missing.png does not exist'),
+        (['--model', 'mixer-b16'], "unknown model 'mixer-b16' (closest names: mixer-b16_in1k"),
+        (['--model', 'mixer-demo_digits'], 'mixer-demo_digits has no published weights: pass --pretrained'),
+        (['--model', 'configs/mixer-demo_digits.py'], 'is a config and has no load_from: pass --pretrained'),
+        (['--model', 'mixer-demo_digits', '--pretrained', 'nowhere.pth'], 'checkpoint nowhere.pth does not exist'),
+        (['--topk', '0'], 'must be at least 1'),
+        (['--out', 'no/such/folder/p.json'], 'does not exist; create it'),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, digit_images, monkeypatch, args, message):
+    monkeypatch.chdir(REPO)
+    images = [] if args[0].endswith('.png') else [str(digit_images)]
+    code, output = run_main(main, *images, *args)
+    lines = [line for line in output.splitlines() if line]
+    assert code == 2 and len(lines) == 1 and message in lines[0], output
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, digit_images):
+    marker = tmp_path / 'pwned'
+    torch.save({'state_dict': {}, 'payload': ShellPayload(marker)}, tmp_path / 'evil.pth')
+    code, output = run_main(main, digit_images, '--model', 'mixer-demo_digits', '--pretrained', tmp_path / 'evil.pth')
+    assert code == 2 and 'refusing to load' in output and not marker.exists(), output
+    assert not (tmp_path / 'predictions.json').exists()
