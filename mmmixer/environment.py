@@ -116,8 +116,8 @@ VERSIONED = ('torch', 'torchvision', 'mmcv', 'mmengine', 'mmpretrain', 'mmdet', 
 
 def describe_environment() -> list[str]:
     """``mmmixer --version`` / ``mmmixer env``: mmmixer's version, its dependencies' (from their metadata: nothing
-    is imported), whether mmcv has its compiled ops, and the patches ``import mmmixer`` made
-    (:func:`mmmixer.patches.describe_patches`)."""
+    is imported), whether mmcv has its compiled ops, where mmmixer's configs are, and the patches ``import mmmixer``
+    made (:func:`mmmixer.patches.describe_patches`)."""
     import platform
 
     from mmmixer.patches import describe_patches
@@ -130,6 +130,9 @@ def describe_environment() -> list[str]:
         except importlib.metadata.PackageNotFoundError:
             version = 'not installed'
         lines.append(f'  {name} {version}' + (' (compiled ops)' if name == 'mmcv' and has_compiled_ops() else ''))
+    from mmmixer.config.find import configs_dir
+
+    lines.append(f"mmmixer's configs (_base_ = ['mmmixer::NAME']): {configs_dir()}")
     lines.append('patches applied by import mmmixer:')
     lines += [f'  {line}' for line in describe_patches()]
     return lines

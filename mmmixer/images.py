@@ -8,21 +8,25 @@ pixels do not change. The others it decodes badly or not at all, and :func:`deco
 * transparency (RGBA, grey + alpha, a palette or a PNG with a transparent colour) is composited on white
   (:data:`BACKGROUND`), as a page or a browser shows the picture; mmcv's cv2 decoder drops the alpha channel,
   which keeps whatever colour the transparent pixels happen to hold (often black), its PIL decoder does the same;
-* 16-bit and 32-bit integer images are scaled to 8 bits (``round(v * 255 / 65535)``, so 65535 becomes 255; 32-bit
-  values are taken as 16-bit ones and clipped); PIL's own conversion clips them, so that nearly every pixel
-  of a 16-bit scan is white; float images are taken as [0, 1] when no value exceeds 1, else as [0, 255];
+* 16-bit and 32-bit integer images, grey or colour, are scaled to 8 bits (``round(v * 255 / 65535)``, so 65535
+  becomes 255; 32-bit values are taken as 16-bit ones and clipped); PIL's own conversion clips grey ones, so that
+  nearly every pixel of a 16-bit scan is white, and keeps the high byte of colour ones (as cv2 does); float images
+  are taken as [0, 1] when no value exceeds 1, else as [0, 255];
 * CMYK, palette, 1-bit, YCbCr, HSV and LAB images are converted to RGB (LAB through PIL's colour-management
   module; embedded ICC profiles are not applied);
 * the EXIF orientation is applied (cv2 and mmcv's PIL decoder apply it as well), and animations give their first frame.
 
-OpenCV's decoders print their own log lines on a damaged file (``[ WARN:0@0.2] global grfmt_png.cpp ...``); here the
-caller says what is wrong in one line of its own, so :func:`quiet_opencv` silences OpenCV's log while it decodes.
+OpenCV's decoders print their own lines on a damaged file (``[ WARN:0@0.2] global grfmt_png.cpp ...``, libjpeg's
+``Corrupt JPEG data ...``); here the caller says what is wrong in one line of its own, so :func:`quiet_opencv`
+silences them while it decodes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
+import sys
 import warnings
 from collections.abc import Iterator
 
@@ -34,20 +38,40 @@ PLAIN_MODES = ('RGB', 'L')  # left to the config's decoder when nothing in them 
 
 @contextlib.contextmanager
 def quiet_opencv() -> Iterator[None]:
-    """Silence OpenCV's native log while the block runs, and restore the level the process had.
+    """Silence OpenCV while the block runs: its log, and what the libjpeg and libpng inside it print.
 
-    Scoped, not process-wide (``OPENCV_LOG_LEVEL`` in the environment would be): a program that imports mmmixer keeps
-    OpenCV's messages everywhere else. The environment variable would also come too late, as OpenCV reads it once,
-    and mmcv has imported cv2 by the time an image is decoded.
+    The log level is scoped, not process-wide (``OPENCV_LOG_LEVEL`` in the environment would be, and would come too
+    late: OpenCV reads it once, and mmcv has imported cv2 before any image is decoded). libjpeg and libpng write their
+    warnings (``Corrupt JPEG data: 68 extraneous bytes before marker 0x40``) to file descriptor 2 themselves, so it
+    points at /dev/null for the decode: a few milliseconds in which another thread's writes to stderr are lost too.
     """
     from cv2.utils import logging
 
     previous = logging.getLogLevel()
     logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    sys.stderr.flush()
+    try:
+        with _native_stderr_to_devnull():
+            yield
+    finally:
+        logging.setLogLevel(previous)
+
+
+@contextlib.contextmanager
+def _native_stderr_to_devnull() -> Iterator[None]:
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
     try:
         yield
     finally:
-        logging.setLogLevel(previous)
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def decode_image(data: bytes, backend: str = 'cv2') -> np.ndarray | None:
@@ -59,8 +83,15 @@ def decode_image(data: bytes, backend: str = 'cv2') -> np.ndarray | None:
     """
     import mmcv
 
-    with quiet_opencv():
+    with quiet_opencv(), warnings.catch_warnings():
+        # PIL's notes on damage it can read past ("Corrupt EXIF data", "Palette images with Transparency ... should be
+        # converted to RGBA": done here); damage it cannot read past raises, and the caller names the file.
+        warnings.filterwarnings('ignore', category=UserWarning, module='PIL')
         image = open_with_pillow(data)
+        if image is not None and holds_16_bit_colour(image):  # PIL would keep the high byte: cv2 reads all 16 bits
+            decoded = opencv_to_bgr(data)
+            if decoded is not None:
+                return decoded
         if image is None or (image.mode in PLAIN_MODES and 'transparency' not in image.info):
             try:
                 decoded = mmcv.imfrombytes(data, flag='color', backend=backend)
@@ -68,8 +99,8 @@ def decode_image(data: bytes, backend: str = 'cv2') -> np.ndarray | None:
                 if image is None:
                     raise
                 decoded = None
-            if decoded is not None:
-                return decoded
+            if decoded is not None and decoded.dtype == np.uint8 and decoded.ndim == 3 and decoded.shape[2] == 3:
+                return decoded  # (tifffile returns what the file holds, of any depth: PIL's path below then)
             if image is None:  # neither PIL nor the config's decoder: cv2's own depths (float TIFF ...)?
                 return opencv_to_bgr(data)
         return pillow_to_bgr(image)
@@ -85,16 +116,17 @@ def open_with_pillow(data: bytes):
         return None
 
 
+def holds_16_bit_colour(image) -> bool:
+    """A PNG or TIFF of 16-bit colour samples, which PIL opens as 8-bit RGB(A) by dropping the low byte."""
+    return any(';16' in str(getattr(tile, 'args', '')) for tile in image.tile) and not image.mode.startswith('I')
+
+
 def pillow_to_bgr(image) -> np.ndarray:
     """A PIL image of any mode as (H, W, 3) uint8 BGR, oriented by its EXIF tag, transparency on :data:`BACKGROUND`."""
     from PIL import ImageOps
 
-    with warnings.catch_warnings():
-        # "Palette images with Transparency expressed in bytes should be converted to RGBA": done below.
-        warnings.filterwarnings('ignore', message='Palette images with Transparency', category=UserWarning)
-        image.load()
-        image = ImageOps.exif_transpose(image)
-        rgb = to_rgb8(image)
+    image.load()
+    rgb = to_rgb8(ImageOps.exif_transpose(image))
     return np.ascontiguousarray(rgb[..., ::-1])
 
 

@@ -123,3 +123,34 @@ def runner_like_checkpoint() -> dict:
         'state_dict': {'weight': torch.arange(4.0)},
         'message_hub': {'log_scalars': {'loss': buffer}, 'runtime_info': {'arr': np.arange(3), 'x': np.float64(2)}},
     }
+
+
+def tiny_image_folder(root: Path, per_class: int = 4) -> Path:
+    """An ImageNet-style ``root/train/<class>/*.png`` of 2 classes x ``per_class`` 32x32 images (seeded noise)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ('0', '1'):
+        folder = root / 'train' / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in range(per_class):
+            pixels = rng.integers(0, 256, (32, 32), dtype=np.uint8) // (2 if label == '0' else 1)
+            Image.fromarray(pixels).save(folder / f'{index}.png')
+    return root
+
+
+def tiny_training_options(data_root: Path, epochs: int = 3) -> list[str]:
+    """``--cfg-options`` that make the demo config a seconds-long run on :func:`tiny_image_folder`: a tiny model,
+    2 iterations an epoch, a checkpoint every epoch (only the newest kept, as the demo does)."""
+    return [
+        *TINY_DEMO_MODEL,
+        'model.head.num_classes=2',
+        'data_preprocessor.num_classes=2',
+        f'train_cfg.max_epochs={epochs}',
+        'train_dataloader.batch_size=4',
+        f'train_dataloader.dataset.data_root={data_root}',
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.logger.interval=1',
+        'optim_wrapper.optimizer.fused=False',
+    ]

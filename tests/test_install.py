@@ -68,6 +68,15 @@ def test_the_install_carries_the_configs_and_answers_from_any_directory(installe
         '--shape', 64)  # fmt: skip
     assert 'Input shape: (3, 64, 64)' in output and 'Params:' in output
 
+    # A user's config inherits the packaged ones by name (mmmixer::), from a directory that holds neither.
+    mine = "_base_ = ['mmmixer::mixer-demo_digits.py']\nmodel = dict(head=dict(num_classes=3))\n"
+    (tmp_path / 'mine.py').write_text(mine)
+    (tmp_path / 'my_det.py').write_text("_base_ = ['mmmixer::detection/retinanet_mixer-demo_pyramid_digits.py']\n")
+    output = run_installed(installed, tmp_path, 'get-flops', 'mine.py')
+    assert 'Input shape: (3, 32, 32)' in output  # the demo model's own size, from the packaged base
+    assert 'Input shape: (3, 64, 64)' in run_installed(installed, tmp_path, 'get-flops', 'my_det.py', '--shape', 64)
+    assert str(installed / 'mmmixer' / '.mim' / 'configs') in run_installed(installed, tmp_path, 'env')
+
 
 @pytest.mark.slow
 def test_the_demo_runs_end_to_end_from_the_install(installed, tmp_path):

@@ -1,4 +1,4 @@
-"""The transfer demo (`make demo-transfer`, same as `mmmixer demo-transfer`); the logic lives in mmmixer.transfer.demo."""
+"""The transfer demo (`make demo-transfer` = `mmmixer demo-transfer`); the logic lives in mmmixer.transfer.demo."""
 
 from mmmixer.cli.demo_transfer import main
 

@@ -28,7 +28,9 @@ train_dataloader = dict(
     batch_size=64,  # x 8 GPUs = 512; on other hardware, --auto-scale-lr scales the lr to the batch
     num_workers=4,
     dataset=dict(type='CustomDataset', data_root=data_root, pipeline=_base_.train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # Iterations, not epochs: mmengine's loop pauses 2 s after every pass through a finite sampler (a small folder's
+    # pass is a step or two).
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
 )
 val_dataloader = dict(

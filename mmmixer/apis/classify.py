@@ -69,13 +69,14 @@ class Classifier:
         from mmpretrain.apis import ImageClassificationInferencer, get_model
 
         self.choice = choice
-        self.loader_args = loader_args(choice.config)
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         model = get_model(choice.config, pretrained=None)  # builds; the dataset's class names, if it has them
         meta = load_fitting_weights(model, choice)
         classes = (meta.get('dataset_meta') or {}).get('classes') or model._dataset_meta.get('classes')
         self.num_classes = num_classes(model)
-        self.classes = list(classes) if classes and len(classes) == self.num_classes else default_class_names(self.num_classes)
+        self.classes = (
+            list(classes) if classes and len(classes) == self.num_classes else default_class_names(self.num_classes)
+        )
         self.inferencer = ImageClassificationInferencer(model.to(device), classes=self.classes)
 
     def classify(self, images: list[np.ndarray], topk: int = 5, batch_size: int = 16) -> list[tuple[list, np.ndarray]]:
@@ -100,9 +101,9 @@ def classify_images(
     """Classify image files and folders of them (searched deeply) with a model of the zoo or a config.
 
     ``model``: a zoo name, a config file or ``Config`` (None: ``mixer-b16_in1k``), a :class:`ModelChoice` (then
-    ``pretrained`` is its own) or a :class:`Classifier` already built (then ``pretrained`` and ``device`` are too). Raises :class:`~mmmixer.errors.InputError` (one line) for a file that
-    is missing or does not decode, a model or checkpoint that cannot classify (see :func:`choose_model`), and a
-    checkpoint that does not fit the model.
+    ``pretrained`` is its own) or a :class:`Classifier` already built (then ``pretrained`` and ``device`` are too).
+    Raises :class:`~mmmixer.errors.InputError` (one line) for a file that is missing or does not decode, a model or
+    checkpoint that cannot classify (see :func:`choose_model`), and a checkpoint that does not fit the model.
     """
     if topk < 1 or batch_size < 1:
         raise InputError(f'topk={topk} batch_size={batch_size}: both must be at least 1')
@@ -142,6 +143,8 @@ def load_fitting_weights(model, choice: ModelChoice) -> dict:
     try:
         loaded = model.load_state_dict(state_dict, strict=False)
     except RuntimeError as error:  # torch reports weights of another shape this way, strict or not
+        if 'Error(s) in loading state_dict' not in str(error):
+            raise
         problem = shape_problem(str(error))
     else:
         problem = key_problem(loaded.missing_keys, loaded.unexpected_keys)
@@ -179,11 +182,14 @@ def mismatch_message(choice: ModelChoice, problem: str, checkpoint) -> str:
         choice.weights_from, ''
     )
     what = f'the default model {choice.name}' if choice.default else choice.name
-    fix = f'pass --model {trained_with}, the config it was trained with' if trained_with else (
-        'pass --model with the config it was trained with' + (f' (its model: {described})' if described else '')
-    )
+    if trained_with:
+        config = f'{trained_with}, the config it was trained with'
+    else:
+        config = 'the config it was trained with' + (f' (its model: {described})' if described else '')
     if choice.weights_from == 'load_from':
         fix = 'pass --pretrained with a checkpoint trained with this config'
+    else:  # only `mmmixer infer` has a default model: the others name their config themselves
+        fix = f'pass --model {config}' if choice.default else f'use {config}'
     return f'checkpoint {choice.checkpoint}{origin} does not fit {what}: {problem}; {fix}'
 
 

@@ -48,9 +48,7 @@ def choose_model(model: str | Config | None = None, pretrained: str | None = Non
     weights named by ``pretrained`` (a path or URL; None: the config's ``load_from`` or the model's published
     weights). Raises :class:`~mmmixer.errors.InputError` for an unknown name, a config of another task, a model
     without weights, and a local checkpoint that is missing or a directory."""
-    if pretrained is not None:
-        check_checkpoint_path(str(pretrained), 'checkpoint')
-        pretrained = str(pretrained)
+    pretrained = None if pretrained is None else str(pretrained)
     if isinstance(model, Config) or (isinstance(model, str) and model.endswith('.py')):
         return _config_choice(model, pretrained)
     return _zoo_choice(model or DEFAULT_MODEL, pretrained, default=model is None)
@@ -61,6 +59,7 @@ def _config_choice(model: str | Config, pretrained: str | None) -> ModelChoice:
     name = model if isinstance(model, str) else (config.filename or 'the config')
     refuse_other_tasks(config, name)
     if pretrained is not None:
+        check_checkpoint_path(pretrained, 'checkpoint')
         return ModelChoice(name, config, pretrained, 'pretrained')
     load_from = config.get('load_from')
     if not load_from:
@@ -73,9 +72,9 @@ def _config_choice(model: str | Config, pretrained: str | None) -> ModelChoice:
 
 
 def _zoo_choice(name: str, pretrained: str | None, default: bool) -> ModelChoice:
-    import mmmixer  # noqa: F401  (our models in mmpretrain's hub)
     from mmpretrain.apis.model import ModelHub, list_models
 
+    import mmmixer  # noqa: F401  (our models in mmpretrain's hub)
     from mmmixer.hub import closest_model_names
 
     if name.lower() not in list_models():
@@ -84,6 +83,7 @@ def _zoo_choice(name: str, pretrained: str | None, default: bool) -> ModelChoice
         raise InputError(f'unknown model {name!r} ({hint}); or name a config file (.py)')
     entry = ModelHub.get(name)
     if pretrained is not None:
+        check_checkpoint_path(pretrained, 'checkpoint')
         return ModelChoice(name, entry.config, pretrained, 'pretrained', default)
     if entry.weights is None:
         demo = ' (`make demo` writes work_dirs/demo/epoch_15.pth)' if name.lower() == 'mixer-demo_digits' else ''
@@ -98,7 +98,7 @@ def refuse_other_tasks(config: Config, name: str) -> None:
         task, instead = OTHER_TASKS[scope]
         model = config.get('model', {}).get('type', '?')
         raise InputError(
-            f'--model {name} is a {task} config (default_scope={scope!r}, model {model}): infer classifies images; '
+            f'{name} is a {task} config (default_scope={scope!r}, model {model}): infer classifies images; '
             f'for {task} use {instead}'
         )
 

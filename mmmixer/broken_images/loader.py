@@ -85,7 +85,8 @@ def record_skipped(path: str, problem: str) -> bool:
 
 @TRANSFORMS.register_module()
 class LoadImageChecked(LoadImageFromFile):
-    """``LoadImageFromFile`` (same arguments, same output) that reports a broken file in one line, or skips it.
+    """``LoadImageFromFile`` (same arguments, same output) that reports a broken file in one line, or skips it, and
+    decodes any mode and depth to 3 channels and 8 bits (:func:`read_image`).
 
     Args:
         data_set: How error messages name the data set (e.g. ``'train_dataloader (data/imagenet/train)'``).

@@ -19,8 +19,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--work-dir', help='directory for logs and checkpoints')
     add_data_root(parser)
     add_cfg_options(
-        parser, 'override config settings, KEY=VALUE (lists: KEY="[a,b]"; spaces in a value are kept); merged '
-        'after the other flags'
+        parser,
+        'override config settings, KEY=VALUE (lists: KEY="[a,b]"; spaces in a value are kept); merged '
+        'after the other flags',
     )
     parser.add_argument(
         '--compile',

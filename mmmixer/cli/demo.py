@@ -68,7 +68,18 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> float:
     metrics_file = osp.join(work_dir, 'test_metrics.json')
     run_step(
         'test',
-        ['test', config, checkpoint, '--work-dir', work_dir, '--out', metrics_file, '--force', '--cfg-options', *overrides],
+        [
+            'test',
+            config,
+            checkpoint,
+            '--work-dir',
+            work_dir,
+            '--out',
+            metrics_file,
+            '--force',
+            '--cfg-options',
+            *overrides,
+        ],
         program,
     )
     with open(metrics_file) as f:

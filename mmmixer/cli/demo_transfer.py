@@ -23,8 +23,10 @@ DEMO_CHECKPOINT = 'epoch_15.pth'
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo-transfer', help='default work_dirs/demo-transfer')
-    parser.add_argument('--data-dir', default='data/digits', help='the digits (written if missing; default data/digits)')
-    parser.add_argument('--demo-dir', default='work_dirs/demo', help="where `make demo` put (or will put) its Mixer")
+    parser.add_argument(
+        '--data-dir', default='data/digits', help='the digits (written if missing; default data/digits)'
+    )
+    parser.add_argument('--demo-dir', default='work_dirs/demo', help='where `make demo` put (or will put) its Mixer')
     parser.add_argument('--pretrained', help='the pretrained checkpoint (default: DEMO_DIR/epoch_15.pth)')
     parser.add_argument('--shots', type=int, nargs='+', default=[1, 5, 10, 25], help='default 1 5 10 25')
     parser.add_argument('--seeds', type=int, default=3, help='seeds per shot count (default 3)')
@@ -51,7 +53,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     if min(args.shots) < 1 or args.seeds < 1 or args.steps < 1:
         usage_error(f'--shots {args.shots} --seeds {args.seeds} --steps {args.steps}: all at least 1', program)
     if max(args.shots) > 100:
-        usage_error(f'--shots {max(args.shots)}: the digits have about 140 training images per class; ask for <= 100')
+        usage_error(
+            f'--shots {max(args.shots)}: the digits have about 140 training images per class; ask for <= 100', program
+        )
     work_dir, data_dir = osp.abspath(args.work_dir), osp.abspath(args.data_dir)
     pretrained = osp.abspath(args.pretrained or osp.join(args.demo_dir, DEMO_CHECKPOINT))
     if args.pretrained and not osp.isfile(pretrained):
@@ -77,7 +81,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
             print(f'{method:>10} {init:>10}: {cells}')
     plot = demo.plot_curves(curves, osp.join(work_dir, 'transfer.png'))
     write_json_atomically(
-        dict(pretrained=pretrained, steps=args.steps, l2_reg=args.l2, accuracy=curves), osp.join(work_dir, 'results.json')
+        dict(pretrained=pretrained, steps=args.steps, l2_reg=args.l2, accuracy=curves),
+        osp.join(work_dir, 'results.json'),
     )
     shots = 5 if 5 in args.shots else args.shots[0]
     print(f'\nDemo done in {time.perf_counter() - start:.0f} s. {summary_line(curves, shots)}. Plot: {plot}')

@@ -67,7 +67,6 @@ def _build_model(cfg, checkpoint: str) -> tuple:
     from mmengine.registry import MODELS, init_default_scope
     from mmengine.runner import load_checkpoint
 
-
     if 'model' not in cfg:
         usage_error('the config has no model; export a config that defines one (e.g. configs/mixer-b16_in1k.py)')
     check_checkpoint_path(checkpoint, 'checkpoint')
@@ -79,8 +78,10 @@ def _build_model(cfg, checkpoint: str) -> tuple:
     loaded = load_checkpoint(model, checkpoint, map_location='cpu', strict=False, logger='silent')
     mismatch = state_dict_mismatch(model, loaded.get('state_dict', loaded) if isinstance(loaded, dict) else {})
     if mismatch:
-        usage_error(f"checkpoint {checkpoint} does not fit the config's model: {mismatch}; export it with the config it "
-                    'was trained with')
+        usage_error(
+            f"checkpoint {checkpoint} does not fit the config's model: {mismatch}; export it with the config it "
+            'was trained with'
+        )
     return model.eval(), (loaded.get('meta') if isinstance(loaded, dict) else None)
 
 
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> list:
         and type(model).__name__ == 'ImageClassifier'
         else 'backbone'
     )
-    size = (args.shape[0], args.shape[-1]) if args.shape else default_size(model, what, args.dynamic_size)
+    size = (args.shape[0], args.shape[-1]) if args.shape else default_size(model.backbone, args.dynamic_size)
     head = getattr(model, 'head', None)
     metadata = preprocessing_metadata(cfg, checkpoint_meta, getattr(head, 'num_classes', None))
     try:

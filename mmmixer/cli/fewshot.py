@@ -5,11 +5,10 @@ the seeds)."""
 from __future__ import annotations
 
 import argparse
-import os.path as osp
 
 import numpy as np
 
-from mmmixer.cli.common import load_config, prepare_runtime, reported_checkpoint_errors, usage_error
+from mmmixer.cli.usage import reports_input_errors
 from mmmixer.errors import InputError
 from mmmixer.evaluation.fewshot import DEFAULT_L2_REG, DEFAULT_SEEDS, DEFAULT_SHOTS, check_enough_shots
 
@@ -30,23 +29,19 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument('--batch-size', type=int, default=64, help='images per forward pass (default 64)')
     parser.add_argument('--device', help="e.g. 'cuda' or 'cpu' (default: cuda when available)")
     parser.add_argument('--out', help='also write the accuracies to this .json file')
+    parser.add_argument('--force', action='store_true', help='overwrite --out if it exists')
     return parser
 
 
-def check_arguments(args: argparse.Namespace, prog: str | None) -> None:
+def check_arguments(args: argparse.Namespace) -> None:
     if min(args.shots) < 1 or args.seeds < 1 or args.batch_size < 1:
-        usage_error(f'--shots {args.shots} --seeds {args.seeds} --batch-size {args.batch_size}: all at least 1', prog)
+        raise InputError(f'--shots {args.shots} --seeds {args.seeds} --batch-size {args.batch_size}: all at least 1')
     if not args.l2 > 0:
-        usage_error(f'--l2 {args.l2} must be positive (big_vision uses 1024)', prog)
+        raise InputError(f'--l2 {args.l2} must be positive (big_vision uses 1024)')
     if args.out is not None:
-        from mmmixer.fileio import check_output_folder
+        from mmmixer.fileio import check_new_output
 
-        if osp.isdir(args.out):
-            usage_error(f'--out {args.out} is a folder; name a .json file', prog)
-        try:
-            check_output_folder(args.out)
-        except OSError as error:
-            usage_error(f'--out {args.out}: {error}', prog)
+        check_new_output(args.out, args.force, '--out')  # a folder, an existing file without --force, no folder
 
 
 def summary_table(results: dict[int, list[float]]) -> str:
@@ -56,31 +51,30 @@ def summary_table(results: dict[int, list[float]]) -> str:
     return '\n'.join(lines)
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None, prog: str | None = None) -> dict[int, list[float]]:
     args = build_parser(prog).parse_args(argv)
     args.shots = sorted(set(args.shots))
-    check_arguments(args, prog)
-    from mmmixer.config.checks import check_checkpoint_path
+    check_arguments(args)
+    from mmmixer.config.checks import check_checkpoint_path, import_config_modules
+    from mmmixer.config.read import load_config
     from mmmixer.transfer.folders import check_same_classes, read_class_folders
 
-    try:  # everything that can be checked before a model is built
-        check_checkpoint_path(args.checkpoint, 'checkpoint')
-        train = read_class_folders(args.train, 'the --train folder')
-        test = read_class_folders(args.test, 'the --test folder')
-        check_same_classes(train, test, 'the --test folder')
-        check_enough_shots(train.counts, train.classes, args.shots, f'the --train folder {args.train}')
-    except InputError as error:
-        usage_error(str(error), prog)
+    # Everything that can be checked before a model is built.
+    check_checkpoint_path(args.checkpoint, 'checkpoint')
+    train = read_class_folders(args.train, 'the --train folder')
+    test = read_class_folders(args.test, 'the --test folder')
+    check_same_classes(train, test, 'the --test folder')
+    check_enough_shots(train.counts, train.classes, args.shots, f'the --train folder {args.train}')
     cfg = load_config(args.config)
-    prepare_runtime(cfg)
+    import_config_modules(cfg)
 
     import torch
 
     from mmmixer.evaluation.features import extract_features, folder_loader, load_feature_model
     from mmmixer.evaluation.fewshot import fewshot_accuracies
 
-    with reported_checkpoint_errors():
-        model = load_feature_model(cfg, args.checkpoint)
+    model = load_feature_model(cfg, args.checkpoint)
     model.to(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     features = {}
     for name, folders in (('train', train), ('test', test)):

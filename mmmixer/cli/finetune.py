@@ -9,6 +9,8 @@ import glob
 import os.path as osp
 
 from mmmixer.cli import common, train
+from mmmixer.cli.usage import reports_input_errors
+from mmmixer.engine.runner import TRAIN_DATALOADERS, run_to_the_end
 from mmmixer.errors import InputError
 
 CUSTOM_CONFIG = 'finetune/mixer-b16_in1k-pre_custom.py'
@@ -24,7 +26,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument('data_dir', help='training images: DATA_DIR/<class>/<image>')
     parser.add_argument('--val', help='validation images, the same class sub-folders (default: no validation)')
     parser.add_argument('--steps', type=int, help='training steps (default: about 100 epochs at batch 512, see docs)')
-    parser.add_argument('--img-size', type=int, default=384, help='training resolution (default 384, as the paper)')
+    parser.add_argument('--img-size', type=int, default=384, help='training resolution (default 384, as big_vision)')
     parser.add_argument('--batch-size', type=int, default=64, help='images per step (default 64; lr scales with it)')
     parser.add_argument('--config', default=CUSTOM_CONFIG, help='the fine-tuning config (default: %(default)s)')
     parser.add_argument('--work-dir', help='logs and checkpoints (default work_dirs/finetune_<folder name>)')
@@ -35,31 +37,32 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None, prog: str | None = None) -> str | None:
     args = build_parser(prog).parse_args(argv)
     for name in ('steps', 'img_size', 'batch_size'):
         value = getattr(args, name)
         if value is not None and value < 1:
-            common.usage_error(f'--{name.replace("_", "-")} {value} must be at least 1', prog)
+            raise InputError(f'--{name.replace("_", "-")} {value} must be at least 1')
     work_dir = args.work_dir or osp.join('work_dirs', f'finetune_{osp.basename(osp.normpath(args.data_dir))}')
-    overrides, schedule = prepare(args, prog)
-    train_argv = [args.config, '--work-dir', work_dir]
-    train_argv += ['--auto-scale-lr'] + (['--amp'] if args.amp else []) + ([] if args.val else ['--no-validate'])
+    overrides, schedule = prepare(args)
+    train_argv = [args.config, '--work-dir', work_dir, '--auto-scale-lr']
+    train_argv += (['--amp'] if args.amp else []) + ([] if args.val else ['--no-validate'])
     if args.cfg_options:
         train_argv += ['--cfg-options', *args.cfg_options]
     train_args = train.build_parser(prog).parse_args(train_argv)
 
-    def apply_flags(cfg, flags):
+    def edit(cfg, flags):
         cfg.merge_from_dict(overrides)  # before the command-line flags, so --cfg-options wins
         train.apply_flags(cfg, flags)
 
     print(
-        f'{prog}: {overrides["model.head.num_classes"]} classes; {schedule.steps} steps of '
+        f'{prog or "finetune"}: {overrides["model.head.num_classes"]} classes; {schedule.steps} steps of '
         f'{overrides["train_dataloader"]["batch_size"]} images, {schedule.warmup} of them warm-up',
         flush=True,
     )
-    runner = common.runner_from_args(train_args, apply_flags, ('train_dataloader', 'val_dataloader'))
-    common.run_to_the_end(runner, runner.train)
+    runner = common.runner_from_args(train_args, edit, TRAIN_DATALOADERS)
+    run_to_the_end(runner, runner.train)
     checkpoints = glob.glob(osp.join(work_dir, 'iter_*.pth'))
     checkpoint = max(checkpoints, key=osp.getmtime) if checkpoints else None
     config = osp.join(work_dir, osp.basename(runner.cfg.filename))
@@ -68,18 +71,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> str | None:
     return checkpoint
 
 
-def prepare(args: argparse.Namespace, prog: str | None) -> tuple[dict, object]:
-    """The folders and the checkpoint, checked (one line for each problem), turned into config overrides."""
+def prepare(args: argparse.Namespace):
+    """The folders and the checkpoint, checked (an InputError for each problem), turned into config overrides."""
     from mmmixer.config.checks import check_checkpoint_path
     from mmmixer.transfer import check_same_classes, finetune_overrides, read_class_folders, read_pretrained_mixer
 
-    try:
-        check_checkpoint_path(args.checkpoint, 'checkpoint')
-        folders = read_class_folders(args.data_dir, 'the training folder')
-        val = read_class_folders(args.val, 'the --val folder') if args.val else None
-        if val is not None:
-            check_same_classes(folders, val, 'the --val folder')
-        pretrained = read_pretrained_mixer(args.checkpoint)
-        return finetune_overrides(args.checkpoint, pretrained, folders, val, args.img_size, args.batch_size, args.steps)
-    except InputError as error:
-        common.usage_error(str(error), prog)
+    check_checkpoint_path(args.checkpoint, 'checkpoint')
+    folders = read_class_folders(args.data_dir, 'the training folder')
+    val = read_class_folders(args.val, 'the --val folder') if args.val else None
+    if val is not None:
+        check_same_classes(folders, val, 'the --val folder')
+    pretrained = read_pretrained_mixer(args.checkpoint)
+    return finetune_overrides(args.checkpoint, pretrained, folders, val, args.img_size, args.batch_size, args.steps)

@@ -19,7 +19,7 @@ from mmmixer.errors import InputSizeError
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     parser = config_command_parser(prog, 'Count the params and FLOPs of a config model', 'config')
     parser.add_argument(
-        '--shape', type=int, nargs='+', help="input size: H W, or one side (default: the size the model was built for)"
+        '--shape', type=int, nargs='+', help='input size: H W, or one side (default: the size the model was built for)'
     )
     parser.add_argument('--table', action='store_true', help='also print the per-module table')
     add_cfg_options(parser)

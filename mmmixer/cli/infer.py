@@ -75,7 +75,7 @@ def print_table(results) -> None:
 
 def print_skipped(skipped) -> None:
     if skipped:
-        print(f'skipped {len(skipped)} file{"s" if len(skipped) > 1 else ""} that {"are" if len(skipped) > 1 else "is"} not an image:')
+        print(f"skipped {len(skipped)} of the folders' files: not images")
         for item in skipped:
             print(f'  {item.path}: {item.reason}')
 
@@ -83,7 +83,10 @@ def print_skipped(skipped) -> None:
 def write_json(out: str, found, model: str) -> None:
     """Written whole or not at all (:mod:`mmmixer.fileio`)."""
     records = [
-        {'image': result.path, 'predictions': [{'label': p.label, 'class': p.name, 'score': p.score} for p in result.predictions]}
+        {
+            'image': result.path,
+            'predictions': [{'label': p.label, 'class': p.name, 'score': p.score} for p in result.predictions],
+        }
         for result in found.results
     ]
     skipped = [{'file': item.path, 'reason': item.reason} for item in found.skipped]
@@ -143,9 +146,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     # the table's first line.
     mmpretrain.utils.progress.disable_progress_bar = not sys.stdout.isatty()
     choice = choose_model(args.model, args.pretrained)
+    found = classify_images(args.images, choice, device=args.device, topk=args.topk, batch_size=args.batch_size)
     if choice.weights_from == 'load_from':
         print(f"weights: {choice.checkpoint} (the config's load_from; --pretrained names others)")
-    found = classify_images(args.images, choice, device=args.device, topk=args.topk, batch_size=args.batch_size)
     print_table(found.results)
     print_skipped(found.skipped)
     if args.out:

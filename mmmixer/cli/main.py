@@ -57,7 +57,9 @@ COMMANDS = {
         'write the digit segmentation set (canvases + label maps)',
         'digit_segmentation_main',
     ),
-    'env': Command('mmmixer.cli.env', 'versions of mmmixer, torch, mmcv, mmengine, mmpretrain ...; the patches in force'),
+    'env': Command(
+        'mmmixer.cli.env', 'versions of mmmixer, torch, mmcv, mmengine, mmpretrain ...; the patches in force'
+    ),
     'demo': Command('mmmixer.cli.demo', 'prepare the digits, train a small Mixer, test it (make demo)'),
     'demo-det': Command('mmmixer.cli.demo_det', 'fine-tune the demo Mixer as a digit detector (make demo-det)'),
     'demo-seg': Command('mmmixer.cli.demo_seg', 'fine-tune the demo Mixer as a digit segmenter (make demo-seg)'),
@@ -75,7 +77,6 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     from mmmixer import __version__
-
     from mmmixer.environment import describe_environment
 
     name, args = choose_command(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from mmengine.config import Config
 
@@ -10,6 +11,7 @@ from mmmixer.cli import common
 from mmmixer.cli.usage import reports_input_errors
 from mmmixer.config.options import merge_options
 from mmmixer.config.prepare import use_data_root, use_fast_dataloaders
+from mmmixer.engine.checkpoint_saving import set_command
 from mmmixer.engine.fast_training import (
     AMP_DTYPES,
     default_amp_dtype,
@@ -54,7 +56,7 @@ def apply_flags(cfg: Config, args: argparse.Namespace) -> list[str]:
     if args.amp:
         dtype = args.amp_dtype or default_amp_dtype()
         try:
-            use_amp(cfg.optim_wrapper, dtype)
+            use_amp(cfg.get('optim_wrapper') or {}, dtype)
         except ValueError as error:
             common.usage_error(str(error))
         why = 'as --amp-dtype asked' if args.amp_dtype else f'the {default_device_type()} default for --amp'
@@ -71,7 +73,7 @@ def apply_flags(cfg: Config, args: argparse.Namespace) -> list[str]:
     use_data_root(cfg, args.data_root)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    if use_fused_optimizer(cfg.optim_wrapper):
+    if isinstance(cfg.get('optim_wrapper'), dict) and use_fused_optimizer(cfg.optim_wrapper):
         run_settings.append(f'fused {cfg.optim_wrapper.optimizer.type} kernel')
     run_settings += use_fast_dataloaders(
         cfg, pin_memory=not args.no_pin_memory, persistent_workers=not args.no_persistent_workers
@@ -94,4 +96,5 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         + " (the same numbers up to kernel order; --no-pin-memory, --no-persistent-workers and the config's "
         '`fused`/`foreach` turn them off)'
     )
+    set_command(runner, ['mmmixer', 'train', *(sys.argv[1:] if argv is None else argv)])  # for a failed save
     run_to_the_end(runner, runner.train)

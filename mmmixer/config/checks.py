@@ -20,7 +20,8 @@ from collections.abc import Iterator
 
 from mmengine.config import Config
 
-from mmmixer.config.arguments import check_config_arguments
+from mmmixer.config.arguments import check_config_arguments, leaf_datasets
+from mmmixer.config.dry_build import dry_build_model, dry_build_optimizer, dry_build_pipelines
 from mmmixer.errors import ConfigValueError, InputError
 
 SKIP_SWITCH = 'skip_broken_images'
@@ -55,7 +56,8 @@ def _our_parts(node, key: str, registry) -> Iterator[tuple[str, dict]]:
 def check_config_values(cfg: Config, dataloaders: tuple[str, ...] = ()) -> None:
     """Check every key of the parts a run of ``dataloaders`` builds against their constructors
     (:func:`~mmmixer.config.arguments.check_config_arguments`: unknown, missing, misspelt), then build our parts
-    of ``cfg.model`` (on the meta device) and of the dataloaders' pipelines; a value they reject raises ``ConfigValueError('<config key>: <why and the fix>')``. Other errors propagate."""
+    of ``cfg.model`` (on the meta device) and of the dataloaders' pipelines; a value they reject raises
+    ``ConfigValueError('<config key>: <why and the fix>')``. Other errors propagate."""
     import torch
     from mmengine.registry import MODELS, TRANSFORMS, init_default_scope
 
@@ -76,7 +78,12 @@ def check_config_values(cfg: Config, dataloaders: tuple[str, ...] = ()) -> None:
                 except ConfigValueError as error:
                     raise type(error)(f'{key}: {error}') from None
     with MODELS.switch_scope_and_registry(scope) as registry:
+        dry_build_model(cfg, registry, training='train_dataloader' in dataloaders)  # mmpretrain's, mmdet's parts too
         warn_single_scale_pyramid(cfg.get('model'), registry)
+    with TRANSFORMS.switch_scope_and_registry(scope) as registry:
+        dry_build_pipelines(cfg, dataloaders, registry)
+    if 'train_dataloader' in dataloaders:
+        dry_build_optimizer(cfg)
 
 
 def warn_single_scale_pyramid(model, registry) -> None:
@@ -94,8 +101,8 @@ def warn_single_scale_pyramid(model, registry) -> None:
     levels = first_neck.get('in_channels')
     if isinstance(levels, list | tuple) and len(levels) > 1:
         warnings.warn(
-            f"model.neck: {first_neck.get('type')} takes {len(levels)} levels, but every output of "
-            f"{backbone.get('type')} has the same stride (its patch size), so they would form a pyramid of one "
+            f'model.neck: {first_neck.get("type")} takes {len(levels)} levels, but every output of '
+            f'{backbone.get("type")} has the same stride (its patch size), so they would form a pyramid of one '
             "scale; put dict(type='mmmixer.MixerPyramidNeck', ...) first (see configs/detection/)",
             UserWarning,
             stacklevel=2,
@@ -128,19 +135,6 @@ def check_checkpoints(cfg: Config) -> None:
 
 
 # ----------------------------------------------------------------------------- data sets
-def leaf_datasets(dataset: dict) -> Iterator[dict]:
-    """The data sets inside a dataset config's wrappers (``RepeatDataset``, ``ConcatDataset`` ...), or itself."""
-    if not isinstance(dataset, dict):
-        return
-    if 'dataset' in dataset:  # RepeatDataset, ClassBalancedDataset, ...
-        yield from leaf_datasets(dataset['dataset'])
-    elif 'datasets' in dataset:  # ConcatDataset
-        for child in dataset['datasets']:
-            yield from leaf_datasets(child)
-    else:
-        yield dataset
-
-
 def _leaf_dataset_paths(dataset: dict) -> list[str]:
     root = dataset.get('data_root') or ''
     paths = []
@@ -161,7 +155,7 @@ def check_datasets_exist(cfg: Config, dataloaders: tuple[str, ...]) -> None:
     problems = []
     for name in dataloaders:
         loader = cfg.get(name)
-        if not loader or 'dataset' not in loader:
+        if not isinstance(loader, dict) or 'dataset' not in loader:  # a loader that is no dict: refused later
             continue
         for leaf in leaf_datasets(loader['dataset']):
             problems += [(name, path) for path in _leaf_dataset_paths(leaf) if not osp.exists(path)]

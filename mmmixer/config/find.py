@@ -51,7 +51,7 @@ def closest_config_names(name: str, limit: int = 3) -> list[str]:
 
 def _suggestion(name: str) -> str:
     close = closest_config_names(name)
-    return f'; closest of mmmixer\'s configs: {", ".join(close)}' if close else ''
+    return f"; closest of mmmixer's configs: {', '.join(close)}" if close else ''
 
 
 def find_config(name: str) -> str:

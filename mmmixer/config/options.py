@@ -120,10 +120,13 @@ def _check_key_path(cfg, key: str, value) -> None:
             raise OptionError(
                 f'--cfg-options {key}={value}: {parent} is {node!r}, not a dict; set it whole ({parent}=...)'
             )
-    last = key.split('.')[-1]
+    last, parent = key.split('.')[-1], '.'.join(walked)
     if isinstance(node, list | tuple) and (not last.isdigit() or int(last) >= len(node)):
-        parent = '.'.join(walked)
-        raise OptionError(f'--cfg-options {key}={value}: {parent} is a list of {len(node)}; index it with 0..')
+        raise OptionError(
+            f'--cfg-options {key}={value}: {parent} is a list of {len(node)}; index it with 0..{len(node) - 1}'
+        )
+    if walked and not isinstance(node, list | tuple | dict):
+        raise OptionError(f'--cfg-options {key}={value}: {parent} is {node!r}, not a dict; set it whole ({parent}=...)')
 
 
 def merge_options(cfg, options: dict | None) -> None:

@@ -28,9 +28,9 @@ def use_fast_dataloaders(cfg: Config, pin_memory: bool = True, persistent_worker
     changed = []
     for name in DATALOADERS:
         loader = cfg.get(name)
-        if not loader:
+        if not isinstance(loader, dict):  # none, or a value the config checks refuse later in one line
             continue
-        has_workers = loader.get('num_workers', 0) > 0  # torch refuses persistent workers without workers
+        has_workers = _worker_count(loader) > 0  # torch refuses persistent workers without workers
         for key, allowed in (('pin_memory', pin_memory), ('persistent_workers', persistent_workers and has_workers)):
             if key not in loader and allowed:
                 changed.append(f'{key.replace("_", " ")} in {name}')
@@ -38,11 +38,17 @@ def use_fast_dataloaders(cfg: Config, pin_memory: bool = True, persistent_worker
     return changed
 
 
+def _worker_count(loader: dict) -> int:
+    """``num_workers``, 0 where it is not a count (the config checks refuse such a value later, in one line)."""
+    workers = loader.get('num_workers', 0)
+    return workers if isinstance(workers, int) else 0
+
+
 def drop_persistent_workers_without_workers(cfg: Config) -> None:
     """torch refuses ``persistent_workers=True`` with ``num_workers=0`` (e.g. set by --cfg-options)."""
     for name in DATALOADERS:
         loader = cfg.get(name)
-        if loader and loader.get('num_workers', 0) == 0:
+        if isinstance(loader, dict) and _worker_count(loader) == 0:
             loader.persistent_workers = False
 
 
@@ -115,7 +121,7 @@ def use_checked_image_loading(cfg: Config, dataloaders: tuple[str, ...], config:
     skip = skip_switch(cfg)
     for name in dataloaders:
         loader = cfg.get(name)
-        if not loader or not isinstance(loader.get('dataset'), dict):
+        if not isinstance(loader, dict) or not isinstance(loader.get('dataset'), dict):
             continue
         split = name.split('_')[0]
         for dataset in leaf_datasets(loader['dataset']):

@@ -16,8 +16,8 @@ from mmmixer.converters.errors import ConversionError
 from mmmixer.converters.formats import read_timm_layout, source_format
 from mmmixer.converters.names import timm_to_mmmixer_names
 from mmmixer.converters.progress import ProgressFile, progress_bar
-from mmmixer.errors import OutputPathError
 from mmmixer.converters.verify import GELU_NAMES, VERIFY_TOLERANCE, verify
+from mmmixer.errors import OutputPathError
 from mmmixer.fileio import check_new_output, save_atomically, write_atomically
 from mmmixer.models.builders import classifier_config
 from mmmixer.models.spec import MixerSpec

@@ -21,6 +21,7 @@ import contextlib
 import errno
 import os
 import os.path as osp
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,8 +35,15 @@ from mmmixer.registry import HOOKS
 
 ATOMIC_BACKEND = 'mmmixer_atomic_local'
 HOOK_TYPE = 'mmmixer.AtomicCheckpointHook'
-# Errors of the disk, not of the program: they end training with one line. Anything else keeps its traceback.
-DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG, errno.EROFS}
+# Errors of the disk, not of the program, and what the user does about them: they end training with one line.
+# Anything else keeps its traceback.
+DISK_ERRNOS = {
+    errno.ENOSPC: 'free space',
+    errno.EDQUOT: 'free space (or raise the quota)',
+    errno.EIO: 'check the disk',
+    errno.EFBIG: 'use a file system that takes files this large',
+    errno.EROFS: 'make the file system writable',
+}
 
 
 class UnwrittenFileError(OSError):
@@ -90,6 +98,8 @@ class AtomicCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` (same arguments) whose files appear whole or not at all, whose retired
     checkpoints leave only once their successor is whole, and whose failed save ends training with one line."""
 
+    command: list[str] | None = None  # the command line that started the run (set_command), to say how to resume
+
     def before_train(self, runner) -> None:
         local = '://' not in str(self.out_dir or runner.work_dir)
         if local and self.backend_args is None and self.file_client_args is None:
@@ -117,10 +127,10 @@ class AtomicCheckpointHook(CheckpointHook):
                 backend_args=self.backend_args,
                 **self.args,
             )
+            self.intact_checkpoint = self.last_ckpt
             if is_main_process():
                 note = osp.join(runner.work_dir, 'last_checkpoint')
                 AtomicLocalBackend().put_text(self.last_ckpt, note)
-        self.intact_checkpoint = self.last_ckpt
         if retired is not None and is_main_process():
             self._remove(retired)
 
@@ -145,8 +155,10 @@ class AtomicCheckpointHook(CheckpointHook):
             held = self.file_backend.held
         finally:
             self.file_backend = backend
+        best = [getattr(self, 'best_ckpt_path', None), *getattr(self, 'best_ckpt_path_dict', {}).values()]
         for path in held:
-            self._remove(path)
+            if path not in map(str, best):  # a best checkpoint saved again under the same name stays
+                self._remove(path)
 
     def _publish_model(self, runner, ckpt_path: str) -> None:
         """``published_keys``: ``name-<sha8>.pth`` next to ``ckpt_path``, written whole (:mod:`mmmixer.checkpoint`)."""
@@ -172,19 +184,50 @@ class AtomicCheckpointHook(CheckpointHook):
         except OSError as error:
             if error.errno not in DISK_ERRNOS:  # not the disk's: a bug to see with its traceback
                 raise
-            raise CheckpointSaveError(unsaved(error, path, self.intact_checkpoint, runner)) from error
+            intact = self.intact_checkpoint
+            resume = resume_command(self.command, intact, runner) if intact else None
+            raise CheckpointSaveError(unsaved(error, path, intact, resume)) from error
 
 
-def unsaved(error: OSError, path: str, intact: str | None, runner) -> str:
+def set_command(runner, command: list[str]) -> None:
+    """Tell the run's :class:`AtomicCheckpointHook` the command line that started it (``['mmmixer', 'train',
+    ...]``): a failed save then says to run it again with ``--resume``."""
+    for hook in runner.hooks:
+        if isinstance(hook, AtomicCheckpointHook):
+            hook.command = list(command)
+
+
+def resume_command(command: list[str] | None, checkpoint: str, runner) -> str:
+    """``command`` (without its own ``--resume``) resuming from ``checkpoint``; without a command, the config's
+    ``mmmixer train`` line (its other options are the user's to add)."""
+    if command is None:
+        config = shown(runner.cfg.filename) if runner.cfg.filename else 'CONFIG'
+        command = ['mmmixer', 'train', config, '--work-dir', shown(runner.work_dir)]
+    kept, tokens = [], iter(command)
+    for token in tokens:
+        if token == '--resume':
+            value = next(tokens, None)  # its value (a checkpoint), if it has one
+            if value is not None and value.startswith('-'):
+                kept.append(value)
+        elif not token.startswith('--resume='):
+            kept.append(token)
+    return shlex.join([*kept, '--resume', shown(checkpoint)])
+
+
+def unsaved(error: OSError, path: str, intact: str | None, resume: str | None) -> str:
     """The one line for a checkpoint that the disk refused: what, why, how much, and how to continue."""
     size = getattr(error, 'size', None)
-    needed = f', {size / 1e6:.1f} MB needed' if size is not None else ''
+    needed = f', {readable_size(size)} needed' if size is not None else ''
     what = f'cannot write {shown(error.filename or path)} ({error.strerror}{needed}); nothing was left under its name'
+    fix = DISK_ERRNOS[error.errno]
     if intact is None:
-        return f'{what}, and this run has no intact checkpoint yet: free space, then train again'
-    config = shown(runner.cfg.filename) if runner.cfg.filename else 'CONFIG'
-    resume = f'mmmixer train {config} --work-dir {shown(runner.work_dir)} --resume {shown(intact)}'
-    return f'{what}; the latest intact checkpoint is {shown(intact)}: free space, then continue with `{resume}`'
+        return f'{what}, and this run has no intact checkpoint yet: {fix}, then train again'
+    return f'{what}; the latest intact checkpoint is {shown(intact)}: {fix}, then continue with `{resume}`'
+
+
+def readable_size(size: int) -> str:
+    """``1.9 MB``, ``98.3 kB``."""
+    return f'{size / 1e6:.1f} MB' if size >= 100_000 else f'{size / 1e3:.1f} kB'
 
 
 def shown(path: str) -> str:

@@ -16,9 +16,8 @@ any of them, it does nothing but warn once (the workers then stop at torch's own
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-
 import warnings
+from collections.abc import Iterable
 
 import torch
 from torch.utils.data import DataLoader

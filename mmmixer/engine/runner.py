@@ -174,9 +174,11 @@ class WorkDirBefore(NamedTuple):
         config), and put a previous run's dumped config back."""
         from mmengine.logging import MMLogger
 
-        for handler in MMLogger.get_current_instance().handlers:  # close the log file before removing it
+        logger = MMLogger.get_current_instance()
+        for handler in list(logger.handlers):  # close the log file before removing it, and log there no more
             if isinstance(handler, logging.FileHandler):
                 handler.close()
+                logger.removeHandler(handler)
         if self.entries is None:
             shutil.rmtree(self.path, ignore_errors=True)
             return

@@ -143,7 +143,7 @@ def check_enough_shots(counts: Sequence[int], class_names: Sequence[str], shots:
     short = [f'{class_names[cls]} ({counts[cls]})' for cls in range(len(class_names)) if counts[cls] < most]
     if short:
         raise FewShotInputError(
-            f'--shots {most} needs {most} images in every class of {where}, but {len(short)} classes have fewer: '
+            f'--shots {most} needs {most} images in every class of {where}, but not all have as many: '
             f'{", ".join(short[:5])}{" ..." if len(short) > 5 else ""}; ask for fewer shots or add images'
         )
 

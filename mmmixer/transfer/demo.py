@@ -100,10 +100,11 @@ def fewshot_curves(checkpoint: str, target_dir: str, shots, seeds: int, l2_reg: 
                 test = extract_features(model, folder_loader(cfg, osp.join(target_dir, 'val'), 256), False)
                 features = train, test
             (x_train, y_train), (x_test, y_test) = features
-            permutations = class_permutations(y_train, 10, seed)
+            num_classes = int(y_train.max()) + 1
+            permutations = class_permutations(y_train, num_classes, seed)
             for count in shots:
                 chosen = shot_indices(permutations, count)
-                accuracy = fewshot_lsr_accuracy(x_train[chosen], y_train[chosen], x_test, y_test, l2_reg, 10)
+                accuracy = fewshot_lsr_accuracy(x_train[chosen], y_train[chosen], x_test, y_test, l2_reg, num_classes)
                 results[init][count].append(accuracy)
     return results
 
@@ -145,10 +146,14 @@ def fine_tune_curves(checkpoint: str, target_dir: str, shots, seeds: int, steps:
     results = {init: {count: [] for count in shots} for init in INITS}
     for seed in range(seeds):
         for count in shots:
-            shots_dir = write_shots(osp.join(target_dir, 'train'), count, seed, osp.join(work_dir, f'{count}shot_{seed}'))
+            shots_dir = write_shots(
+                osp.join(target_dir, 'train'), count, seed, osp.join(work_dir, f'{count}shot_{seed}')
+            )
             for init in INITS:
                 run_dir = osp.join(work_dir, f'{init}_{count}shot_seed{seed}')
-                accuracy = fine_tune_once(checkpoint, init, shots_dir, osp.join(target_dir, 'val'), steps, seed, run_dir)
+                accuracy = fine_tune_once(
+                    checkpoint, init, shots_dir, osp.join(target_dir, 'val'), steps, seed, run_dir
+                )
                 results[init][count].append(accuracy / 100)
     return results
 

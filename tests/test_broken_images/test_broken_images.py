@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmmixer.broken_images.loader import RECORD_ENV
 from mmmixer.broken_images import LoadImageChecked, read_image, record_skipped
+from mmmixer.broken_images.loader import RECORD_ENV
 from mmmixer.errors import BrokenImageError
 from tests.helpers import REPO, TINY_DEMO_MODEL
 

@@ -104,3 +104,52 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, digit_images):
     code, output = run_main(main, digit_images, '--model', 'mixer-demo_digits', '--pretrained', tmp_path / 'evil.pth')
     assert code == 2 and 'refusing to load' in output and not marker.exists(), output
     assert not (tmp_path / 'predictions.json').exists()
+
+
+def test_a_users_own_images_of_any_mode_and_size_are_classified_and_other_files_listed(tmp_path, demo_checkpoint):
+    folder = tmp_path / 'mine'
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (64, 64, 4), dtype=np.uint8), 'RGBA').save(folder / 'rgba.png')
+    Image.fromarray(rng.integers(0, 65536, (64, 64), dtype=np.uint16)).save(folder / 'grey16.png')
+    Image.new('CMYK', (64, 40), (10, 200, 30, 5)).save(folder / 'cmyk.jpg')
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).convert('P').save(folder / 'palette.png')
+    Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(folder / 'photo.webp')
+    Image.fromarray(rng.integers(0, 256, (64, 64, 2), dtype=np.uint8), 'LA').save(folder / 'grey_alpha.png')
+    Image.new('RGB', (1, 1)).save(folder / 'one.png')
+    Image.fromarray(rng.integers(0, 256, (8, 3000, 3), dtype=np.uint8)).save(folder / 'strip.png')
+    (folder / 'notes.txt').write_text('my notes')
+    (folder / 'README').write_text('readme')
+    code, output = run_main(main, folder, '--model', 'configs/mixer-demo_digits.py', '--pretrained', demo_checkpoint,
+        '--topk', 1, '--out', tmp_path / 'p.json')  # fmt: skip
+    assert code == 0, output
+    images = sorted(str(path) for path in folder.iterdir() if path.suffix not in ('.txt', ''))
+    assert [line.split()[0] for line in output.splitlines()[1:9]] == images
+    assert output.splitlines()[9:12] == [
+        "skipped 2 of the folders' files: not images",
+        f'  {folder / "README"}: not an image file (no suffix)',
+        f"  {folder / 'notes.txt'}: not an image file (suffix '.txt')",
+    ]
+    saved = json.loads((tmp_path / 'p.json').read_text())
+    assert [item['file'] for item in saved['skipped']] == [str(folder / 'README'), str(folder / 'notes.txt')]
+
+
+def test_a_config_whose_load_from_does_not_fit_its_head_is_one_line(tmp_path, digit_images, demo_checkpoint):
+    config = tmp_path / 'three_classes.py'
+    config.write_text(f"_base_ = ['{REPO / 'configs/mixer-demo_digits.py'}']\n"
+                      f"model = dict(head=dict(num_classes=3))\nload_from = '{demo_checkpoint}'\n")  # fmt: skip
+    code, output = run_main(main, digit_images, '--model', config)
+    lines = [line for line in output.splitlines() if line]
+    assert code == 2 and len(lines) == 1, output
+    assert lines[0].startswith(f"error: checkpoint {demo_checkpoint} (the config's load_from) does not fit {config}: ")
+    assert 'head.fc.weight is [10, 64] in the checkpoint but [3, 64] in the model' in lines[0]
+
+
+def test_a_detection_config_is_one_line_naming_what_detects(digit_images, demo_checkpoint):
+    pytest.importorskip('mmdet')
+    config = REPO / 'configs/detection/retinanet_mixer-demo_pyramid_digits.py'
+    code, output = run_main(main, digit_images, '--model', config, '--pretrained', demo_checkpoint)
+    lines = [line for line in output.splitlines() if line]
+    assert (
+        code == 2 and len(lines) == 1 and "infer classifies images; for detection use mmdet's DetInferencer" in lines[0]
+    )

@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmmixer.deploy import ExportError, VerificationError, export_onnx
+from mmmixer.deploy import ExportError, VerificationError, default_size, export_onnx
 from mmmixer.models.builders import build_in_scope
 from tests.helpers import REPO, randomize_, run
 
@@ -201,3 +201,63 @@ def test_a_detectors_backbone_and_neck_export_to_their_feature_maps_at_any_size(
     for ours, theirs in zip(got, expected, strict=True):
         assert ours.shape == tuple(theirs.shape)
         assert np.abs(ours - theirs.numpy()).max() < 1e-4
+
+
+# ----------------------------------------------------------------------------- the size a dynamic graph is traced at
+def window_demo() -> torch.nn.Module:
+    cfg = Config.fromfile(str(DEMO))
+    cfg.model.backbone.token_mixing = 'window'
+    return randomize_(build_in_scope(cfg.model)).eval()
+
+
+def test_a_graph_of_any_size_is_not_traced_at_one_window(tmp_path):
+    """One window would make torch.export specialise the graph to one window (docs/deployment.md)."""
+    model = window_demo()
+    assert default_size(model.backbone, dynamic_size=False) == (32, 32)  # the model's own, for a fixed graph
+    assert default_size(model.backbone, dynamic_size=True) == (64, 64)  # two 32x32 windows per side
+    for shape in [(32, 32), (20, 31)]:
+        with pytest.raises(ExportError, match=r'one token-mixing window \(32x32 px\).*--shape 64 64, or leave'):
+            export_onnx(model, tmp_path / 'x.onnx', size=shape, dynamic_size=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_window_graph_traced_at_the_default_size_runs_at_any_size(tmp_path):
+    model = window_demo()
+    out = tmp_path / 'window.onnx'
+    checks = export_onnx(model, out, size=default_size(model.backbone, True), dynamic_size=True)
+    assert [check.shape for check in checks] == [(1, 3, 64, 64), (1, 3, 81, 87)]
+    # One window (32x32 and less), one window on one side only, several: the logits PyTorch gives.
+    for shape in [(1, 3, 32, 32), (1, 3, 2, 2), (1, 3, 8, 300), (1, 3, 96, 32), (1, 3, 200, 300)]:
+        images = torch.randn(shape)
+        with torch.no_grad():
+            expected = model(images, mode='tensor').numpy()
+        logits, _ = onnx_outputs(out, images)
+        assert np.abs(logits - expected).max() < 1e-4, shape
+
+
+@pytest.mark.slow
+def test_an_fcos_like_backbone_and_neck_export_at_the_default_size_and_run_at_others(tmp_path):
+    """A 5-level neck (strides 8 to 128, as FCOS's) on the demo backbone; its coarsest levels are 1x1 at the traced
+    64x64 and at 32x32."""
+    from mmengine.registry import init_default_scope
+
+    cfg = Config.fromfile(str(REPO / 'configs' / 'detection' / 'retinanet_mixer-demo_pyramid_digits.py'))
+    cfg.model.backbone.init_cfg = None
+    cfg.model.neck.num_extra_levels = 4
+    init_default_scope('mmdet')
+    from mmdet.registry import MODELS
+
+    detector = randomize_(MODELS.build(cfg.model)).eval()
+    size = default_size(detector.backbone, dynamic_size=True)
+    assert size == (64, 64)
+    out = tmp_path / 'fcos_backbone.onnx'
+    export_onnx(detector, out, what='backbone', size=size, dynamic_size=True)
+    for shape in [(1, 3, 100, 150), (1, 3, 32, 32), (1, 3, 300, 200)]:
+        images = torch.randn(shape)
+        with torch.no_grad():
+            expected = detector.neck(detector.backbone(images))
+        got = onnx_outputs(out, images)
+        assert len(got) == len(expected) == 5
+        for ours, theirs in zip(got, expected, strict=True):
+            assert ours.shape == tuple(theirs.shape) and np.abs(ours - theirs.numpy()).max() < 1e-4

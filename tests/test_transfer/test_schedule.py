@@ -54,6 +54,7 @@ def test_the_schedulers_follow_big_vision_after_its_zero_lr_first_step(warmup, t
         lr = optimizer.param_groups[0]['lr']
         expected = big_vision_lr(step + 1 if step < warmup else step, 0.01, warmup, total)
         assert lr == pytest.approx(expected, abs=1e-9), step
+        optimizer.step()  # (no gradient: nothing moves) before the schedulers, as the training loop orders them
         for scheduler in schedulers:
             scheduler.step()
     assert config['train_cfg']['max_iters'] == total

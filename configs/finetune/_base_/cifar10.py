@@ -8,7 +8,7 @@ train_dataloader = dict(
     batch_size=64,  # x 8 GPUs = 512 (transfer.py:155)
     num_workers=8,
     dataset=dict(**dataset_cfg, split='train'),
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='InfiniteSampler', shuffle=True),  # iterations, not epochs: no pause between passes
     collate_fn=dict(type='default_collate'),
 )
 val_dataloader = dict(

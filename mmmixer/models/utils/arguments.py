@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from mmmixer.errors import ConfigTypeError, ConfigValueError
 
+LARGEST = 2**31 - 1
+
 
 def whole_number(value, name: str, minimum: int = 1) -> int:
     """``value`` as an int of at least ``minimum`` (an integral float such as ``16.0`` is taken)."""
@@ -15,6 +17,8 @@ def whole_number(value, name: str, minimum: int = 1) -> int:
         raise ConfigTypeError(f'{name}={value!r} is not a whole number; give an integer >= {minimum}')
     if value < minimum:
         raise ConfigValueError(f'{name}={value} must be at least {minimum}')
+    if value > LARGEST:  # torch cannot even describe such a tensor (and no memory holds it)
+        raise ConfigValueError(f'{name}={value:g} is too large; give an integer up to {LARGEST:,}')
     return int(value)
 
 
