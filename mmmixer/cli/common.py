@@ -48,4 +48,5 @@ def runner_from_args(args: argparse.Namespace, edit, dataloaders: tuple[str, ...
         compile=args.compile,
         edit=lambda cfg: edit(cfg, args),
         cfg_options=args.cfg_options,
+        data_root=args.data_root,
     )

@@ -36,16 +36,15 @@ DATALOADER_KEYS = {'dataset', 'sampler', 'batch_sampler', 'collate_fn', 'worker_
 
 def _model_parts(key: str, node, registries, certain: bool) -> Iterator[Part]:
     """Every dict with a type inside a model config (layers, losses, assigners ...)."""
-    models, *others = registries
     if isinstance(node, dict):
         if 'type' in node:
             yield Part(key, node, registries, certain)
         for name, value in node.items():
             if name == 'init_cfg' or name == 'type':
                 continue  # weight initialisers, built (and checked) by mmengine's initialiser
-            child_certain = name in MODEL_PARTS and 'type' in node
-            needs_type = child_certain and name != 'data_preprocessor'  # a classifier's gets its type by default
-            if needs_type and value is not None and expect_dict(f'{key}.{name}', value) and 'type' not in value:
+            child_certain = name in MODEL_PARTS and 'type' in node and not isinstance(value, list | tuple)  # Cascade's
+            typed = child_certain and value is not None and expect_dict(f'{key}.{name}', value) and 'type' in value
+            if child_certain and value is not None and not typed and name != 'data_preprocessor':  # (default type)
                 raise InputError(
                     f"{key}.{name} has no type; add {key}.{name}.type='...' (or {key}.{name}=None for none)"
                 )
@@ -172,7 +171,7 @@ def check_config_arguments(cfg, dataloaders: tuple[str, ...] = ()) -> None:
         raise InputError("model has no type; add model.type='...' (e.g. 'ImageClassifier'), or restore it")
     parts = list(_model_parts('model', cfg.model, (MODELS, TASK_UTILS), True))
     preprocessor = data_preprocessor(cfg)
-    if preprocessor is not None and 'type' not in cfg.model.get('data_preprocessor', {}):  # typed: checked above
+    if preprocessor is not None and 'type' not in (cfg.model.get('data_preprocessor') or {}):  # typed: done above
         parts.append(Part(*preprocessor, (MODELS,), True))
     for name in dataloaders:
         parts += list(dataloader_parts(cfg, name))

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from mmengine.config import Config
 
 from mmmixer.config.arguments import check_config_arguments, leaf_datasets
-from mmmixer.config.dry_build import dry_build_model, dry_build_optimizer, dry_build_pipelines
+from mmmixer.config.dry_build import dry_build_hooks, dry_build_model, dry_build_optimizer, dry_build_pipelines
 from mmmixer.errors import ConfigValueError, InputError
 
 SKIP_SWITCH = 'skip_broken_images'
@@ -59,7 +59,7 @@ def check_config_values(cfg: Config, dataloaders: tuple[str, ...] = ()) -> None:
     of ``cfg.model`` (on the meta device) and of the dataloaders' pipelines; a value they reject raises
     ``ConfigValueError('<config key>: <why and the fix>')``. Other errors propagate."""
     import torch
-    from mmengine.registry import MODELS, TRANSFORMS, init_default_scope
+    from mmengine.registry import HOOKS, MODELS, TRANSFORMS, init_default_scope
 
     scope = cfg.get('default_scope', 'mmpretrain')
     if scope:
@@ -82,6 +82,9 @@ def check_config_values(cfg: Config, dataloaders: tuple[str, ...] = ()) -> None:
         warn_single_scale_pyramid(cfg.get('model'), registry)
     with TRANSFORMS.switch_scope_and_registry(scope) as registry:
         dry_build_pipelines(cfg, dataloaders, registry)
+    if dataloaders:
+        with HOOKS.switch_scope_and_registry(scope) as registry:
+            dry_build_hooks(cfg, registry)
     if 'train_dataloader' in dataloaders:
         dry_build_optimizer(cfg)
 

@@ -4,7 +4,8 @@ key, not a traceback (or an out-of-memory kill) after the Runner wrote its work 
 
 A constructor refuses an argument by raising ``ValueError``, ``TypeError`` or (mmpretrain's and mmdet's habit)
 ``AssertionError`` (mmengine's registry a ``KeyError`` for a sub-part without a known ``type``, a pair that is too short
-an ``IndexError``); only those, raised while building one config part, become a line. Anything else propagates.
+an ``IndexError``, torch a ``RuntimeError`` for a negative size); only those, raised while building one config part,
+become a line. Anything else propagates.
 """
 
 from __future__ import annotations
@@ -137,6 +138,24 @@ def dry_build_pipelines(cfg, dataloaders: tuple[str, ...], registry) -> None:
                     raise InputError(_refusal_line(key, str(transform.get('type')), error)) from None
 
 
+def dry_build_hooks(cfg, registry) -> None:
+    """``default_hooks`` and ``custom_hooks``, built (a hook holds settings; the Runner builds them when it starts):
+    a refused value (``interval=-1``) is one line. A hook that asks for the Runner's visualizer cannot be built before
+    the Runner exists; it is left to the Runner."""
+    hooks = [(f'default_hooks.{name}', hook) for name, hook in (cfg.get('default_hooks') or {}).items()]
+    hooks += [(f'custom_hooks.{i}', hook) for i, hook in enumerate(cfg.get('custom_hooks') or ())]
+    for key, hook in hooks:
+        if not isinstance(hook, dict):
+            continue
+        try:
+            registry.build({k: v for k, v in hook.items() if k != 'priority'})
+        except REFUSALS as error:
+            raise InputError(_refusal_line(key, str(hook.get('type')), error)) from None
+        except RuntimeError as error:
+            if 'get_current_instance' not in str(error):  # mmengine's ManagerMixin: no visualizer yet
+                raise
+
+
 def dry_build_optimizer(cfg) -> None:
     """The optimizer over one stand-in weight, and the parameter schedulers on it, as the Runner builds them: values
     they refuse (a negative learning rate, a scheduler that cannot be converted) are one line."""
@@ -203,6 +222,10 @@ def dry_build_model(cfg, registry, training: bool) -> None:
         except ConfigValueError as error:
             raise type(error)(f'{key}: {error}') from None
         except REFUSALS as error:
+            raise InputError(_refusal_line(key, str(part.get('type')), error)) from None
+        except RuntimeError as error:  # torch refusing a size (a negative dimension) as it would on any device
+            if 'meta' in str(error):
+                raise  # something the meta device cannot do: not the config's fault
             raise InputError(_refusal_line(key, str(part.get('type')), error)) from None
         built[key] = module
         if isinstance(module, torch.nn.Module):

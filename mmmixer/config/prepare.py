@@ -102,15 +102,18 @@ def _option_text(value) -> str:
     return str(value)
 
 
-def check_data_command(config: str, split: str, cfg_options: dict | None) -> str:
+def check_data_command(config: str, split: str, cfg_options: dict | None, data_root: str | None = None) -> str:
     """The ``mmmixer check-data`` line that lists every broken image of one split (with the same --cfg-options)."""
     data_keys = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'data_root')
     pairs = [f'{k}={_option_text(v)}' for k, v in (cfg_options or {}).items() if k.split('.')[0] in data_keys]
     options = f' --cfg-options {" ".join(shlex.quote(pair) for pair in pairs)}' if pairs else ''
-    return f'mmmixer check-data {shlex.quote(config)} --split {split}{options}'
+    root = f' --data-root {shlex.quote(data_root)}' if data_root else ''
+    return f'mmmixer check-data {shlex.quote(config)} --split {split}{root}{options}'
 
 
-def use_checked_image_loading(cfg: Config, dataloaders: tuple[str, ...], config: str, cfg_options: dict | None):
+def use_checked_image_loading(
+    cfg: Config, dataloaders: tuple[str, ...], config: str, cfg_options: dict | None, data_root: str | None = None
+):
     """Put ``mmmixer.LoadImageChecked`` in place of ``LoadImageFromFile`` in the dataloaders' pipelines (same
     arguments), so that a broken image stops the run with one line, or, in the training set and with
     ``skip_broken_images=True``, is skipped.
@@ -132,7 +135,7 @@ def use_checked_image_loading(cfg: Config, dataloaders: tuple[str, ...], config:
                         transform,
                         type='mmmixer.LoadImageChecked',
                         data_set=data_set_name(name, dataset),
-                        find_all=check_data_command(config, split, cfg_options),
+                        find_all=check_data_command(config, split, cfg_options, data_root),
                         skip_broken=skip and name == 'train_dataloader',
                     )
     if not (skip and 'train_dataloader' in dataloaders and cfg.get('train_dataloader')):
@@ -142,5 +145,5 @@ def use_checked_image_loading(cfg: Config, dataloaders: tuple[str, ...], config:
     train = cfg.train_dataloader.dataset
     return BrokenImageReport(
         data_set=data_set_name('train_dataloader', next(leaf_datasets(train), train)),
-        find_all=check_data_command(config, 'train', cfg_options),
+        find_all=check_data_command(config, 'train', cfg_options, data_root),
     )

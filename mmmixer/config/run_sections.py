@@ -65,9 +65,19 @@ def runtime_parts(cfg, dataloaders: tuple[str, ...]) -> Iterator[Part]:
         yield Part('train_cfg', train_cfg, (LOOPS,), True, 'EpochBasedTrainLoop' if by_epoch else 'IterBasedTrainLoop')
         loops += [('val_cfg', 'ValLoop', 'val_evaluator')] if 'val_dataloader' in dataloaders else []
         optim_wrapper = cfg.get('optim_wrapper')
-        if expect_dict('optim_wrapper', optim_wrapper) and 'optimizer' in optim_wrapper:
+        several = (
+            isinstance(optim_wrapper, dict)
+            and bool(optim_wrapper)
+            and all(
+                isinstance(value, dict) and ('optimizer' in value or 'type' in value)
+                for value in optim_wrapper.values()
+            )
+        )
+        if expect_dict('optim_wrapper', optim_wrapper) and ('optimizer' in optim_wrapper or not several):
+            # one optimizer; a dict of wrapper dicts (one per part of the model, mmengine's multi-optimizer form) is not
+            # checked here
             yield Part('optim_wrapper', optim_wrapper, (OPTIM_WRAPPERS,), True, 'OptimWrapper')
-            if expect_dict('optim_wrapper.optimizer', optim_wrapper.optimizer):
+            if expect_dict('optim_wrapper.optimizer', optim_wrapper.get('optimizer'), may_be_none=True):
                 yield Part('optim_wrapper.optimizer', optim_wrapper.optimizer, (OPTIMIZERS,), True)
             if expect_dict('optim_wrapper.clip_grad', optim_wrapper.get('clip_grad'), may_be_none=True):
                 yield Part('optim_wrapper.clip_grad', optim_wrapper.clip_grad, (CLIP_GRAD,), True, 'norm')
@@ -85,6 +95,8 @@ def runtime_parts(cfg, dataloaders: tuple[str, ...]) -> Iterator[Part]:
 def _check_plain_keys(key: str, given: dict, keywords, not_for_configs: set) -> None:
     """A plain dict whose keys are the keywords of a function the Runner calls with it."""
     accepted = keywords.accepted - not_for_configs
+    for name in sorted(keywords.required - not_for_configs - set(given)):
+        raise InputError(f'{key} has no {name}; add {key}.{name}=... (or restore it in the config)')
     for name in sorted(set(given) - accepted):
         raise InputError(f"{key}: unknown argument '{name}'{closest(name, accepted)}")
     for name in sorted(set(given) & set(keywords.types)):

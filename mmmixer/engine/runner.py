@@ -53,13 +53,15 @@ def runner_from_config(
     compile: bool = False,
     edit: Callable[[Config], None] | None = None,
     cfg_options: dict | None = None,
+    data_root: str | None = None,
 ):
     """Read ``config`` (a path, or the name of one of mmmixer's configs), apply ``edit`` (a command's flags, then
     its ``--cfg-options``), check it, prepare it and build mmengine's Runner for the ``dataloaders`` it will use
     (:data:`TRAIN_DATALOADERS` or :data:`TEST_DATALOADERS`).
 
-    ``cfg_options`` only words the ``mmmixer check-data`` command that a broken-image error suggests; ``edit``
-    applies them. Raises :class:`~mmmixer.errors.InputError` on bad input, before anything is written.
+    ``cfg_options`` and ``data_root`` (``--data-root``) only word the ``mmmixer check-data`` command that a
+    broken-image error suggests; ``edit`` applies them. Raises :class:`~mmmixer.errors.InputError` on bad input,
+    before anything is written.
     """
     cfg = load_config(config)
     cfg.launcher = launcher
@@ -69,7 +71,7 @@ def runner_from_config(
     drop_persistent_workers_without_workers(cfg)
     check_config(cfg, dataloaders)
     prepare_cpu_distributed(cfg)
-    skipped_images_report = use_checked_image_loading(cfg, dataloaders, config, cfg_options)
+    skipped_images_report = use_checked_image_loading(cfg, dataloaders, config, cfg_options, data_root)
     use_atomic_checkpoints(cfg)  # checkpoints whole or not at all; a full disk ends training with one line
     before = WorkDirBefore.look(cfg)
     with _undone_on_refusal(before):  # an InputError while the Runner is built: what it wrote so far goes too

@@ -89,6 +89,7 @@ def test_a_refused_run_leaves_the_work_dir_as_it_was(tmp_path, data_with_a_broke
         '--cfg-options', *options,
     )  # fmt: skip
     assert code == 2 and re.search(r'error: broken image in train_dataloader .*broken\.png', output), output
+    assert f'--split train --data-root {data_with_a_broken_training_image}' in output  # the check-data to run
     if work_dir_existed:
         assert {path: path.read_bytes() for path in work_dir.rglob('*')} == before
     else:
