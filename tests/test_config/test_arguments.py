@@ -57,6 +57,11 @@ TYPOS = [
     ('optim_wrapper.clip_grad.max_norm=x', "optim_wrapper.clip_grad: max_norm='x' must be a number"),
     ('model.head.in_channels=32', 'model.head: in_channels=32 but the backbone gives 64 channels'),
     ('model.head.num_classes=0', 'model.head: LinearClsHead refused its arguments: num_classes=0 must be a positive'),
+    ('default_hooks.logger.interval=-1', 'default_hooks.logger: LoggerHook refused its arguments: interval must be'),
+    ('optim_wrapper.optimizer.weight_decay=-0.5', 'optim_wrapper.optimizer: AdamW refused its arguments: Invalid'),
+    ('param_scheduler.0.by_epoch=0', 'param_scheduler.0: LinearLR refused its arguments: Only epoch-based'),
+    ('train_dataloader.dataset.pipeline.1.crop_ratio_range=[]', 'train_dataloader.dataset.pipeline.1: RandomResizedC'),
+    ('randomness.seed=-1', 'randomness: seed=-1 must be an int from 0 to 2**32 - 1'),
 ]
 
 
