@@ -108,31 +108,3 @@ def missing_base_package(error: ModuleNotFoundError, config_name: str) -> Missin
         if str(error).startswith(f'{distribution} is not installed'):
             return MissingCompiledOpsError(missing_message(config_name, [scope], [distribution]))
     return None
-
-
-# ----------------------------------------------------------------------------- what `mmmixer --version` says
-VERSIONED = ('torch', 'torchvision', 'mmcv', 'mmengine', 'mmpretrain', 'mmdet', 'mmsegmentation')
-
-
-def describe_environment() -> list[str]:
-    """``mmmixer --version`` / ``mmmixer env``: mmmixer's version, its dependencies' (from their metadata: nothing
-    is imported), whether mmcv has its compiled ops, where mmmixer's configs are, and the patches ``import mmmixer``
-    made (:func:`mmmixer.patches.describe_patches`)."""
-    import platform
-
-    from mmmixer.patches import describe_patches
-    from mmmixer.version import __version__
-
-    lines = [f'mmmixer {__version__} (python {platform.python_version()})']
-    for name in VERSIONED:
-        try:
-            version = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            version = 'not installed'
-        lines.append(f'  {name} {version}' + (' (compiled ops)' if name == 'mmcv' and has_compiled_ops() else ''))
-    from mmmixer.config.find import configs_dir
-
-    lines.append(f"mmmixer's configs (_base_ = ['mmmixer::NAME']): {configs_dir()}")
-    lines.append('patches applied by import mmmixer:')
-    lines += [f'  {line}' for line in describe_patches()]
-    return lines

@@ -190,6 +190,11 @@ def apply_patches() -> None:
     resolve_mmmixer_bases()
 
 
+def _scheme_names() -> list[str]:
+    """The schemes made safe, as a user writes them (mmengine keys some by regex, and local files by '')."""
+    return sorted(prefix.replace(r'(\S+\:)?', '') or 'local files' for prefix in _safe_schemes)
+
+
 def describe_patches() -> list[str]:
     """One line per patch and whether it is in force in this process."""
     from mmmixer.checkpoint.schemes import SAFE_SCHEME_LOADERS
@@ -202,7 +207,7 @@ def describe_patches() -> list[str]:
     aliases = '' if _deprecated_finder in sys.meta_path else ' (NOT installed)'
     return [
         f'safe checkpoint loading: {len(_safe_schemes)} of {len(SAFE_SCHEME_LOADERS)} mmengine checkpoint schemes '
-        f'({", ".join(sorted(_safe_schemes))})',
+        f'({", ".join(_scheme_names())})',
         f"mmpretrain's model zoo: mmmixer's models {zoo}",
         f'old module names: {len(DEPRECATED_MODULES)} aliased with a DeprecationWarning{aliases}',
         "config _base_: mmmixer::NAME names mmmixer's configs" + ('' if _bases_resolved() else ' (NOT installed)'),

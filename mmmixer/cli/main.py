@@ -77,7 +77,7 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     from mmmixer import __version__
-    from mmmixer.environment import describe_environment
+    from mmmixer.cli.env import describe_environment
 
     name, args = choose_command(
         'mmmixer',
