@@ -7,6 +7,7 @@ and ``default_scope='mmdet'`` alike, and mmengine imports ``mmmixer.registry`` (
 scope is never searched for unprefixed names.
 """
 
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
@@ -15,6 +16,8 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmmixer', locations=['mmmixer.models'])
+# Functions configs name (collate_fn=dict(type='mmmixer.default_collate')): mmmixer.engine.collate.
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope='mmmixer', locations=['mmmixer.engine'])
 # Hooks: the checkpoint hook that writes atomically (mmmixer.engine.checkpoint_saving).
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmmixer', locations=['mmmixer.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(

@@ -44,6 +44,16 @@ def _worker_count(loader: dict) -> int:
     return workers if isinstance(workers, int) else 0
 
 
+def use_named_collate(cfg: Config, dataloaders: tuple[str, ...]) -> None:
+    """``mmmixer.default_collate`` in place of ``default_collate``: the same batches, and images of different sizes
+    in one batch are one line naming the sizes and the dataloader (:mod:`mmmixer.engine.collate`)."""
+    for name in dataloaders:
+        loader = cfg.get(name)
+        collate = loader.get('collate_fn') if isinstance(loader, dict) else None
+        if isinstance(collate, dict) and collate.get('type') in ('default_collate', 'mmengine.default_collate'):
+            loader['collate_fn'] = dict(collate, type='mmmixer.default_collate', loader=name)
+
+
 def drop_persistent_workers_without_workers(cfg: Config) -> None:
     """torch refuses ``persistent_workers=True`` with ``num_workers=0`` (e.g. set by --cfg-options)."""
     for name in DATALOADERS:

@@ -28,6 +28,7 @@ from mmmixer.config.prepare import (
     drop_persistent_workers_without_workers,
     prepare_cpu_distributed,
     use_checked_image_loading,
+    use_named_collate,
 )
 from mmmixer.config.read import load_config
 from mmmixer.engine.checkpoint_saving import use_atomic_checkpoints
@@ -72,6 +73,7 @@ def runner_from_config(
     check_config(cfg, dataloaders)
     prepare_cpu_distributed(cfg)
     skipped_images_report = use_checked_image_loading(cfg, dataloaders, config, cfg_options, data_root)
+    use_named_collate(cfg, dataloaders)  # images of different sizes in one batch: one line naming them
     use_atomic_checkpoints(cfg)  # checkpoints whole or not at all; a full disk ends training with one line
     before = WorkDirBefore.look(cfg)
     with _undone_on_refusal(before):  # an InputError while the Runner is built: what it wrote so far goes too
