@@ -25,6 +25,7 @@ from mmengine.config import Config
 
 from mmmixer.apis.image_files import Skipped, decode_images, find_images
 from mmmixer.apis.model_choice import ModelChoice, choose_model, loader_args
+from mmmixer.checkpoint.fit import LOAD_ERROR, key_problem, shape_problem
 from mmmixer.errors import InputError
 
 
@@ -143,7 +144,7 @@ def load_fitting_weights(model, choice: ModelChoice) -> dict:
     try:
         loaded = model.load_state_dict(state_dict, strict=False)
     except RuntimeError as error:  # torch reports weights of another shape this way, strict or not
-        if 'Error(s) in loading state_dict' not in str(error):
+        if LOAD_ERROR not in str(error):
             raise
         problem = shape_problem(str(error))
     else:
@@ -151,25 +152,6 @@ def load_fitting_weights(model, choice: ModelChoice) -> dict:
     if problem:
         raise CheckpointMismatchError(mismatch_message(choice, problem, checkpoint))
     return checkpoint.get('meta') or {}
-
-
-def shape_problem(error: str) -> str:
-    found = re.findall(r'size mismatch for (\S+): copying a param with shape torch\.Size\((\[.*?\])\) from checkpoint, '
-                       r'the shape in current model is torch\.Size\((\[.*?\])\)', error)  # fmt: skip
-    if not found:
-        return error.strip().splitlines()[-1][:200]
-    key, theirs, ours = found[0]
-    more = f' (and {len(found) - 1} more)' if len(found) > 1 else ''
-    return f'{key} is {theirs} in the checkpoint but {ours} in the model{more}'
-
-
-def key_problem(missing: list[str], unexpected: list[str]) -> str:
-    def listing(keys):
-        return ', '.join(keys[:3]) + (f', ... ({len(keys)} in all)' if len(keys) > 3 else '')
-
-    parts = [f'the model has weights the checkpoint lacks: {listing(missing)}'] if missing else []
-    parts += [f'the checkpoint has weights the model lacks: {listing(unexpected)}'] if unexpected else []
-    return '; '.join(parts)
 
 
 def mismatch_message(choice: ModelChoice, problem: str, checkpoint) -> str:

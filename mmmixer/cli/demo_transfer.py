@@ -16,6 +16,7 @@ import numpy as np
 
 from mmmixer.cli.common import usage_error
 from mmmixer.cli.demo import run_step
+from mmmixer.cli.usage import reports_input_errors
 
 DEMO_CHECKPOINT = 'epoch_15.pth'
 
@@ -46,6 +47,7 @@ def summary_line(curves: dict, shots: int) -> str:
     )
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
     parser = build_parser(prog)
     args = parser.parse_args(argv)

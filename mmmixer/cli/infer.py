@@ -144,9 +144,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
 
     # mmpretrain's progress bar (rich) ends without a newline when stdout is not a terminal: it would run into
     # the table's first line.
+    was_disabled = mmpretrain.utils.progress.disable_progress_bar
     mmpretrain.utils.progress.disable_progress_bar = not sys.stdout.isatty()
-    choice = choose_model(args.model, args.pretrained)
-    found = classify_images(args.images, choice, device=args.device, topk=args.topk, batch_size=args.batch_size)
+    try:
+        choice = choose_model(args.model, args.pretrained)
+        found = classify_images(args.images, choice, device=args.device, topk=args.topk, batch_size=args.batch_size)
+    finally:
+        mmpretrain.utils.progress.disable_progress_bar = was_disabled
     if choice.weights_from == 'load_from':
         print(f"weights: {choice.checkpoint} (the config's load_from; --pretrained names others)")
     print_table(found.results)

@@ -87,7 +87,17 @@ def _check_head_width(model: dict, built: dict) -> None:
         )
 
 
-SHAPE_MISMATCH = ('cannot be multiplied', 'must match the size', 'shape', 'size mismatch', 'Expected', 'must have same')
+# torch's own words for tensors whose shapes do not fit (matmul, broadcasting, layer_norm, conv channels)
+SHAPE_MISMATCH = (
+    'cannot be multiplied',
+    'must match the size',
+    'size mismatch',
+    'to have the same shape',
+    'expected input with shape',
+    'to have 3 channels',
+    'but got input of size',
+    'must have same reduction dim',
+)
 
 
 def _check_parts_fit(built: dict) -> None:

@@ -54,7 +54,6 @@ class UnwrittenFileError(OSError):
         self.size = size
 
 
-@register_backend(ATOMIC_BACKEND)
 class AtomicLocalBackend(LocalBackend):
     """mmengine's local file backend, with every ``put`` written to a temporary file, synced and renamed."""
 
@@ -103,6 +102,8 @@ class AtomicCheckpointHook(CheckpointHook):
     def before_train(self, runner) -> None:
         local = '://' not in str(self.out_dir or runner.work_dir)
         if local and self.backend_args is None and self.file_client_args is None:
+            # Named in mmengine's table of file backends when a run first needs it, not when mmmixer is imported.
+            register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)
             self.backend_args = {'backend': ATOMIC_BACKEND}
         super().before_train(runner)
         # The newest whole checkpoint: the one a resumed run started from, until this run saves one.

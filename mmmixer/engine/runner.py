@@ -17,6 +17,7 @@ import os
 import os.path as osp
 import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from mmengine.config import Config
@@ -33,6 +34,7 @@ from mmmixer.config.prepare import (
 from mmmixer.config.read import load_config
 from mmmixer.engine.checkpoint_saving import use_atomic_checkpoints
 from mmmixer.errors import InputError
+from mmmixer.fileio import write_atomically
 
 Result = TypeVar('Result')
 TRAIN_DATALOADERS = ('train_dataloader', 'val_dataloader')
@@ -190,8 +192,7 @@ class WorkDirBefore(NamedTuple):
             target = osp.join(self.path, name)
             shutil.rmtree(target, ignore_errors=True) if osp.isdir(target) else os.remove(target)
         if self.dumped_bytes is not None:
-            with open(self.dumped_config, 'wb') as f:
-                f.write(self.dumped_bytes)
+            write_atomically(self.dumped_config, lambda tmp: Path(tmp).write_bytes(self.dumped_bytes))
 
 
 @contextlib.contextmanager

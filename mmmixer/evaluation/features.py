@@ -9,6 +9,7 @@ import torch
 from mmengine.config import Config
 
 from mmmixer.checkpoint import CheckpointError, load_checkpoint_safely
+from mmmixer.checkpoint.fit import LOAD_ERROR, shape_problem
 
 FEATURE_PARTS = ('backbone.', 'neck.')  # the head is not used: its classes may be anything
 
@@ -27,7 +28,16 @@ def load_feature_model(cfg: Config, checkpoint: str) -> torch.nn.Module:
             f'{checkpoint} has no backbone weights (no key starts with backbone.); pass a checkpoint written by '
             'mmmixer train or by the converters (docs/converters.md)'
         )
-    missing = [key for key in model.load_state_dict(weights, strict=False).missing_keys if key.startswith('backbone.')]
+    try:
+        loaded = model.load_state_dict(weights, strict=False)
+    except RuntimeError as error:  # torch reports weights of another shape this way, strict or not
+        if LOAD_ERROR not in str(error):
+            raise
+        raise CheckpointError(
+            f"{checkpoint} does not fit the config's backbone: {shape_problem(str(error))}; use the config the "
+            'checkpoint was trained or converted for'
+        ) from None
+    missing = [key for key in loaded.missing_keys if key.startswith('backbone.')]
     if missing:
         raise CheckpointError(
             f"{checkpoint} does not fit the config's backbone: {len(missing)} of its weights are missing (e.g. "

@@ -36,8 +36,8 @@ def write_upside_down(digits_dir: str, out_dir: str) -> str:
             for label in sorted(os.listdir(osp.join(digits_dir, split))):
                 os.makedirs(osp.join(folder, split, label))
                 for name in sorted(os.listdir(osp.join(digits_dir, split, label))):
-                    image = Image.open(osp.join(digits_dir, split, label, name))
-                    image.rotate(180).save(osp.join(folder, split, label, name))
+                    with Image.open(osp.join(digits_dir, split, label, name)) as image:
+                        image.rotate(180).save(osp.join(folder, split, label, name))
         return {}
 
     write_folder_once(out_dir, dict(source=osp.abspath(digits_dir), rotation=180), 'upside_down.json', 'digits', write)

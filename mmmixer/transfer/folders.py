@@ -24,8 +24,11 @@ class ClassFolders(NamedTuple):
 
 
 def _count_images(folder: str) -> int:
+    """The images ``CustomDataset`` reads in ``folder``: any depth, hidden files skipped (as mmengine lists them)."""
     return sum(
-        name.lower().endswith(IMAGE_EXTENSIONS) for _, _, names in os.walk(folder, followlinks=True) for name in names
+        name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith('.')
+        for _, _, names in os.walk(folder, followlinks=True)
+        for name in names
     )
 
 
@@ -33,7 +36,13 @@ def read_class_folders(root: str, what: str = 'the image folder') -> ClassFolder
     """The classes of ``root``; an :class:`InputError` for a missing folder, fewer than 2 classes or an empty class."""
     if not osp.isdir(root):
         raise InputError(f'{what} {root} is not a folder; pass a folder with one sub-folder of images per class')
-    classes = sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith('.'))
+    classes = sorted(entry.name for entry in os.scandir(root) if entry.is_dir())
+    hidden = [name for name in classes if name.startswith('.')]
+    if hidden:  # CustomDataset would take it for a class: every label after it would shift
+        raise InputError(
+            f"{what} {root} holds the hidden folder {hidden[0]}, which mmpretrain's CustomDataset would read as a "
+            'class; move it out of the folder'
+        )
     counts = [_count_images(osp.join(root, name)) for name in classes]
     if len(classes) < 2:
         found = f'only the class {classes[0]!r}' if classes else 'no class sub-folder'

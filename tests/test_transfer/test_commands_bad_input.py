@@ -74,3 +74,13 @@ def test_finetune_refuses_a_missing_or_foreign_checkpoint(tmp_path):
     torch.save({'state_dict': {'backbone.layer1.weight': torch.zeros(2)}}, tmp_path / 'resnet.pth')
     code, output = run_main(finetune.main, tmp_path / 'resnet.pth', folder)
     assert code == 2 and len(error_lines(output)) == 1 and 'holds no Mixer backbone' in output, output
+
+
+def test_fewshot_refuses_a_checkpoint_of_another_mixer_size(tmp_path):
+    other_size = save_mixer(tmp_path / 'patch8.pth', img_size=32, patch_size=8)  # 16 tokens: the demo config has 64
+    folder = image_folder(tmp_path / 'f', {'a': 2, 'b': 2})
+    code, output = run_main(
+        fewshot.main, 'mixer-demo_digits.py', other_size, '--train', folder, '--test', folder, '--shots', '1'
+    )
+    assert code == 2 and len(error_lines(output)) == 1, output
+    assert "does not fit the config's backbone: backbone.stem.proj.weight is [" in error_lines(output)[0], output

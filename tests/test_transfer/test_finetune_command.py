@@ -1,6 +1,8 @@
 """`mmmixer finetune` end to end on a tiny Mixer: the folder's classes go into the checkpoint, and `mmmixer infer`
 names them."""
 
+import json
+
 import pytest
 
 from mmmixer.checkpoint import load_checkpoint_safely
@@ -27,6 +29,10 @@ def test_finetuned_checkpoint_classifies_with_the_folders_class_names(tmp_path):
     config = work_dir / 'mixer-b16_in1k-pre_custom.py'
     assert f'mmmixer infer IMAGE --model {config} --pretrained {checkpoint}' in output
 
-    code, output = run_main(infer.main, folder / 'owl' / '0.png', '--model', config, '--pretrained', checkpoint)
+    out = tmp_path / 'predictions.json'
+    code, output = run_main(
+        infer.main, folder / 'owl' / '0.png', '--model', config, '--pretrained', checkpoint, '--out', out
+    )
     assert code == 0, output
-    assert any(name in output for name in ('cat', 'dog', 'owl')), output
+    (result,) = json.loads(out.read_text())['results']
+    assert sorted(p['class'] for p in result['predictions']) == ['cat', 'dog', 'owl']  # the folder's class names

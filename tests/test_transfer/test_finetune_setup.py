@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmmixer.checkpoint import CheckpointError
+from mmmixer.checkpoint import CheckpointError, load_checkpoint_safely
 from mmmixer.models import MlpMixer
 from mmmixer.transfer import finetune_overrides, read_pretrained_mixer, transfer_pipelines
 from mmmixer.transfer.finetune import fine_tuning_arch
@@ -43,7 +43,11 @@ def test_token_mixing_widens_only_for_whole_multiples_of_the_grid(tmp_path, img_
     assert arch == {**ARCH, 'tokens_mlp_dims': tokens_mlp_dims}
     model = MlpMixer(arch=arch, img_size=img_size, patch_size=4)
     incompatible = model.load_state_dict(
-        {k[len('backbone.') :]: v for k, v in torch.load(tmp_path / 'm.pth')['state_dict'].items() if 'head' not in k}
+        {
+            k[len('backbone.') :]: v
+            for k, v in load_checkpoint_safely(tmp_path / 'm.pth')['state_dict'].items()
+            if 'head' not in k
+        }
     )
     assert not incompatible.missing_keys and not incompatible.unexpected_keys
 

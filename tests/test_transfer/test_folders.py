@@ -47,3 +47,20 @@ def test_a_test_folder_with_other_classes_is_refused(tmp_path):
     with pytest.raises(InputError, match='lacks c and has d that the training folder lacks'):
         check_same_classes(train, test, 'the --test folder')
     check_same_classes(train, train, 'the --test folder')
+
+
+def test_the_classes_are_those_mmpretrains_custom_dataset_reads(tmp_path):
+    from mmpretrain.datasets import CustomDataset
+
+    root = image_folder(tmp_path / 'd', {'ant': 2, 'bee': 3})
+    (root / 'bee' / '.hidden.png').write_bytes((root / 'bee' / '0.png').read_bytes())  # skipped by both
+    ours = read_class_folders(str(root))
+    theirs = CustomDataset(data_root=str(root), data_prefix='', pipeline=[], lazy_init=False)
+    assert ours.classes == list(theirs.CLASSES)
+    assert ours.num_images == len(theirs)
+
+
+def test_a_hidden_folder_that_mmpretrain_would_take_for_a_class_is_refused(tmp_path):
+    root = image_folder(tmp_path / 'd', {'ant': 2, 'bee': 2, '.ipynb_checkpoints': 1})
+    with pytest.raises(InputError, match=r'hidden folder \.ipynb_checkpoints, which mmpretrain.s CustomDataset'):
+        read_class_folders(str(root))
