@@ -2,29 +2,11 @@
 # 10 classes, steps=10_000, warmup=500). Training split: big_vision uses 'train[:98%]'; its held-out 2% (val) is not
 # made here: mmpretrain's CIFAR10 has train and test only, so val = test.
 # The pipelines depend on the resolution: see res224.py / res384.py / res448.py.
+_base_ = ['transfer_dataloaders.py']
 num_classes = 10
-dataset_cfg = dict(type='CIFAR10', data_root='data/cifar10')
-train_dataloader = dict(
-    batch_size=64,  # x 8 GPUs = 512 (transfer.py:155)
-    num_workers=8,
-    dataset=dict(**dataset_cfg, split='train'),
-    sampler=dict(type='InfiniteSampler', shuffle=True),  # iterations, not epochs: no pause between passes
-    collate_fn=dict(type='default_collate'),
-)
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    dataset=dict(**dataset_cfg, split='test'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-)
-test_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    dataset=dict(**dataset_cfg, split='test'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-)
+train_dataloader = dict(dataset=dict(type='CIFAR10', data_root='data/cifar10', split='train'))
+val_dataloader = dict(dataset=dict(type='CIFAR10', data_root='data/cifar10', split='test'))
+test_dataloader = dict(dataset=dict(type='CIFAR10', data_root='data/cifar10', split='test'))
 
 # total_steps=10_000, warmup_steps=500, decay_type='cosine' (transfer.py:87-91); big_vision's schedule
 # (utils.py:1113-1137) is lr * step / warmup, then lr * (1 + cos(pi * (step - warmup) / (total - warmup))) / 2

@@ -1,29 +1,11 @@
 # CIFAR-100 for big_vision's transfer protocol: data set, classes and schedule (configs/transfer.py:70:
 # 100 classes, steps=10_000, warmup=500). Training split: big_vision uses 'train[:98%]'; val = test, as for CIFAR-10.
 # The pipelines depend on the resolution: see res224.py / res384.py / res448.py.
+_base_ = ['transfer_dataloaders.py']
 num_classes = 100
-dataset_cfg = dict(type='CIFAR100', data_root='data/cifar100')
-train_dataloader = dict(
-    batch_size=64,  # x 8 GPUs = 512 (transfer.py:155)
-    num_workers=8,
-    dataset=dict(**dataset_cfg, split='train'),
-    sampler=dict(type='InfiniteSampler', shuffle=True),  # iterations, not epochs: no pause between passes
-    collate_fn=dict(type='default_collate'),
-)
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    dataset=dict(**dataset_cfg, split='test'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-)
-test_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    dataset=dict(**dataset_cfg, split='test'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-)
+train_dataloader = dict(dataset=dict(type='CIFAR100', data_root='data/cifar100', split='train'))
+val_dataloader = dict(dataset=dict(type='CIFAR100', data_root='data/cifar100', split='test'))
+test_dataloader = dict(dataset=dict(type='CIFAR100', data_root='data/cifar100', split='test'))
 
 # total_steps=10_000, warmup_steps=500, decay_type='cosine' (transfer.py:87-91); big_vision's schedule
 # (utils.py:1113-1137) is lr * step / warmup, then lr * (1 + cos(pi * (step - warmup) / (total - warmup))) / 2

@@ -2,29 +2,11 @@
 # 37 classes, steps=500, warmup=100). Training split: big_vision uses 'train[:90%]' of TFDS's train (= trainval here,
 # 3,680 images); we train on all of it and validate on test.
 # The pipelines depend on the resolution: see res224.py / res384.py / res448.py.
+_base_ = ['transfer_dataloaders.py']
 num_classes = 37
-dataset_cfg = dict(type='OxfordIIITPet', data_root='data/Oxford-IIIT_Pets')
-train_dataloader = dict(
-    batch_size=64,  # x 8 GPUs = 512 (transfer.py:155)
-    num_workers=8,
-    dataset=dict(**dataset_cfg, split='trainval'),
-    sampler=dict(type='InfiniteSampler', shuffle=True),  # iterations, not epochs: no pause between passes
-    collate_fn=dict(type='default_collate'),
-)
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    dataset=dict(**dataset_cfg, split='test'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-)
-test_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    dataset=dict(**dataset_cfg, split='test'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-)
+train_dataloader = dict(dataset=dict(type='OxfordIIITPet', data_root='data/Oxford-IIIT_Pets', split='trainval'))
+val_dataloader = dict(dataset=dict(type='OxfordIIITPet', data_root='data/Oxford-IIIT_Pets', split='test'))
+test_dataloader = dict(dataset=dict(type='OxfordIIITPet', data_root='data/Oxford-IIIT_Pets', split='test'))
 
 # total_steps=500, warmup_steps=100, decay_type='cosine' (transfer.py:87-91); big_vision's schedule
 # (utils.py:1113-1137) is lr * step / warmup, then lr * (1 + cos(pi * (step - warmup) / (total - warmup))) / 2
