@@ -26,6 +26,7 @@ from mmengine.config import Config
 from mmmixer.apis.image_files import Skipped, decode_images, find_images
 from mmmixer.apis.model_choice import ModelChoice, choose_model, loader_args
 from mmmixer.checkpoint.fit import LOAD_ERROR, key_problem, shape_problem
+from mmmixer.class_names import class_names
 from mmmixer.errors import InputError
 
 
@@ -73,11 +74,12 @@ class Classifier:
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         model = get_model(choice.config, pretrained=None)  # builds; the dataset's class names, if it has them
         meta = load_fitting_weights(model, choice)
-        classes = (meta.get('dataset_meta') or {}).get('classes') or model._dataset_meta.get('classes')
         self.num_classes = num_classes(model)
-        self.classes = (
-            list(classes) if classes and len(classes) == self.num_classes else default_class_names(self.num_classes)
+        # The checkpoint's names, else those mmpretrain's get_model found for the config's data set.
+        named = (meta.get('dataset_meta') or {}).get('classes') or (getattr(model, '_dataset_meta', {}) or {}).get(
+            'classes'
         )
+        self.classes = class_names({'dataset_meta': {'classes': named}}, self.num_classes)
         self.inferencer = ImageClassificationInferencer(model.to(device), classes=self.classes)
 
     def classify(self, images: list[np.ndarray], topk: int = 5, batch_size: int = 16) -> list[tuple[list, np.ndarray]]:
@@ -181,10 +183,3 @@ def num_classes(model) -> int:
     if count is None:
         raise InputError(f'{type(model).__name__} has no classification head with num_classes: infer classifies images')
     return int(count)
-
-
-def default_class_names(count: int) -> list[str]:
-    """ImageNet-1k's names for a 1000-class model whose checkpoint names none; else the labels as text."""
-    from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
-
-    return list(IMAGENET_CATEGORIES) if count == len(IMAGENET_CATEGORIES) else [str(i) for i in range(count)]

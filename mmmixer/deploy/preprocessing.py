@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from mmmixer.class_names import class_names
+
 
 def channel_order(preprocessor: dict) -> str:
     """mmcv decodes images as BGR; the data preprocessor's ``to_rgb`` / ``bgr_to_rgb`` flips them to RGB."""
@@ -56,20 +58,6 @@ def describe_resize(pipeline: Sequence[dict]) -> dict | None:
     else:
         return None
     return {**resize, 'interpolation': step.get('interpolation', 'bilinear'), 'backend': step.get('backend', 'cv2')}
-
-
-def class_names(checkpoint_meta: dict | None, num_classes: int | None) -> list[str] | None:
-    """The names ``mmmixer infer`` prints for the checkpoint's classes."""
-    classes = ((checkpoint_meta or {}).get('dataset_meta') or {}).get('classes')
-    if classes:
-        return [str(name) for name in classes]
-    if num_classes is None:
-        return None
-    from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
-
-    if num_classes == len(IMAGENET_CATEGORIES):
-        return list(IMAGENET_CATEGORIES)
-    return [str(index) for index in range(num_classes)]
 
 
 def preprocessing_metadata(cfg, checkpoint_meta: dict | None = None, num_classes: int | None = None) -> dict:
