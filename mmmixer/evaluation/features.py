@@ -50,7 +50,15 @@ def folder_loader(cfg: Config, root: str, batch_size: int, num_workers: int = 0)
     """A dataloader over the class folders at ``root`` with the config's test pipeline, in a fixed order."""
     from mmengine.runner import Runner
 
-    pipeline = cfg.test_dataloader.dataset.pipeline
+    from mmmixer.broken_images.scan import LOADER_TYPES
+
+    # The checked loader in place of LoadImageFromFile: a broken image is one line naming it, not mmcv's traceback.
+    pipeline = [
+        dict(step, type='mmmixer.LoadImageChecked', data_set=root)
+        if isinstance(step, dict) and step.get('type') in LOADER_TYPES
+        else step
+        for step in cfg.test_dataloader.dataset.pipeline
+    ]
     return Runner.build_dataloader(
         dict(
             batch_size=batch_size,

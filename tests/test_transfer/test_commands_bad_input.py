@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mmmixer.cli import fewshot, finetune
-from tests.helpers import run_main
+from tests.helpers import run_main, save_classification_checkpoint
 from tests.test_transfer.test_finetune_setup import save_mixer
 from tests.test_transfer.test_folders import image_folder
 
@@ -84,3 +84,15 @@ def test_fewshot_refuses_a_checkpoint_of_another_mixer_size(tmp_path):
     )
     assert code == 2 and len(error_lines(output)) == 1, output
     assert "does not fit the config's backbone: backbone.stem.proj.weight is [" in error_lines(output)[0], output
+
+
+def test_fewshot_names_a_broken_image_in_one_line(tmp_path):
+    checkpoint = tmp_path / 'demo.pth'
+    save_classification_checkpoint(checkpoint, img_size=32)  # fits the demo config
+    folder = image_folder(tmp_path / 'f', {'a': 2, 'b': 2})
+    (folder / 'b' / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\n' + b'garbage' * 20)
+    code, output = run_main(
+        fewshot.main, 'mixer-demo_digits.py', checkpoint, '--train', folder, '--test', folder, '--shots', '1'
+    )
+    assert code == 2 and len(error_lines(output)) == 1, output
+    assert 'broken.png' in error_lines(output)[0], output
