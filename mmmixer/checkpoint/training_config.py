@@ -86,20 +86,14 @@ def describe_model(settings: dict) -> str:
 
 
 def training_config_file(checkpoint: dict, checkpoint_path: str) -> str | None:
-    """The config file a checkpoint was trained with, where it can be found: the copy mmengine's Runner saved in its
-    work dir (``work_dir`` from ``meta['cfg']``, the file name from ``meta['experiment_name']``), or beside the
-    checkpoint."""
+    """The config file a checkpoint was trained with, where it can be found: the copy mmengine's Runner saved beside
+    it in its work dir (the file name from ``meta['experiment_name']``)."""
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
     name = meta.get('experiment_name') if isinstance(meta, dict) else None
     match = EXPERIMENT_NAME.match(name) if isinstance(name, str) else None
     if match is None:
         return None
-    file_name = f'{match["stem"]}.py'
-    work_dir = training_settings(checkpoint).get('work_dir')
-    folders = [work_dir] if isinstance(work_dir, str) else []
-    folders.append(osp.dirname(str(checkpoint_path)) or '.')
-    for folder in folders:
-        candidate = osp.join(folder, file_name)
-        if osp.isfile(candidate):
-            return candidate
-    return None
+    # Only beside the checkpoint (where the Runner writes both): a folder named inside a stranger's checkpoint could
+    # point the user at any Python file, which they would then run as a config.
+    candidate = osp.join(osp.dirname(str(checkpoint_path)) or '.', f'{match["stem"]}.py')
+    return candidate if osp.isfile(candidate) else None

@@ -43,14 +43,13 @@ def test_a_real_configs_text_gives_its_model():
     assert describe_model(settings) == 'ImageClassifier, backbone mmmixer.MlpMixer, 10 classes'
 
 
-def test_the_config_file_is_found_where_the_runner_saved_it(tmp_path):
+def test_the_config_file_is_found_beside_the_checkpoint_only(tmp_path):
     work_dir = tmp_path / 'run'
     work_dir.mkdir()
     (work_dir / 'my_config.py').write_text('model = dict()\n')
     meta = {'cfg': f"work_dir = '{work_dir}'\n", 'experiment_name': 'my_config_20261206_053000'}
-    assert training_config_file({'meta': meta}, '/elsewhere/epoch_2.pth') == str(work_dir / 'my_config.py')
-    # Moved with its checkpoint: found beside it.
-    moved = {'meta': {**meta, 'cfg': "work_dir = '/gone'\n"}}
-    assert training_config_file(moved, str(work_dir / 'epoch_2.pth')) == str(work_dir / 'my_config.py')
+    assert training_config_file({'meta': meta}, str(work_dir / 'epoch_2.pth')) == str(work_dir / 'my_config.py')
+    # A work_dir named inside the checkpoint is not followed: it could point at any Python file.
+    assert training_config_file({'meta': meta}, '/elsewhere/epoch_2.pth') is None
     assert training_config_file({'meta': {'experiment_name': '20261206_053000'}}, str(work_dir / 'e.pth')) is None
     assert training_config_file({'state_dict': {}}, 'x.pth') is None and training_settings({'meta': 'x'}) == {}
