@@ -68,6 +68,7 @@ class Classifier:
 
     def __init__(self, choice: ModelChoice, device: str | None = None):
         import torch
+        from mmengine.registry import DefaultScope
         from mmpretrain.apis import ImageClassificationInferencer, get_model
 
         self.choice = choice
@@ -80,7 +81,10 @@ class Classifier:
             'classes'
         )
         self.classes = class_names({'dataset_meta': {'classes': named}}, self.num_classes)
-        self.inferencer = ImageClassificationInferencer(model.to(device), classes=self.classes)
+        # The inferencer builds the config's pipeline in the current default scope: whatever an earlier Runner of this
+        # process left there (e.g. 'mmengine'), the pipeline is mmpretrain's.
+        with DefaultScope.overwrite_default_scope(choice.config.get('default_scope', 'mmpretrain')):
+            self.inferencer = ImageClassificationInferencer(model.to(device), classes=self.classes)
 
     def classify(self, images: list[np.ndarray], topk: int = 5, batch_size: int = 16) -> list[tuple[list, np.ndarray]]:
         """``(top-k predictions, every class's score)`` of each decoded image (BGR, as :mod:`mmmixer.images` gives)."""

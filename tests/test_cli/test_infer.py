@@ -60,9 +60,11 @@ def test_a_folder_is_classified_in_batches_with_class_names_json_and_drawings(
         assert len(rows) == 3 and all(row['class'] == DIGIT_CLASSES[row['label']] for row in rows)
         assert rows[0]['score'] >= rows[1]['score'] >= rows[2]['score']
     # The same scores as mmpretrain's inferencer one image at a time.
+    from mmengine.registry import DefaultScope
     from mmpretrain import inference_model
 
-    single = inference_model('mixer-demo_digits', images[0], pretrained=str(demo_checkpoint))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # as a fresh process has it, whatever ran before here
+        single = inference_model('mixer-demo_digits', images[0], pretrained=str(demo_checkpoint))
     assert saved['results'][0]['predictions'][0]['label'] == single['pred_label']
     assert abs(saved['results'][0]['predictions'][0]['score'] - single['pred_score']) < 1e-5
     drawings = sorted((tmp_path / 'drawn').glob('*.png'))
