@@ -243,7 +243,8 @@ ROWS = [
         'convert-existing-destination',  # left as it was (the test checks its bytes)
         lambda d, w, data: [TIMM_TO_MMMIXER, '--no-progress', d / 'good.pth', d / 'existing.pth'],
         re.compile(
-            r'^timm_to_mmmixer\.py: error: .*existing\.pth exists; pass --force to overwrite it, or choose another name$'
+            r'^timm_to_mmmixer\.py: error: .*existing\.pth exists; '
+            r'pass --force to overwrite it, or choose another name$'
         ),
     ),
     (
