@@ -17,17 +17,20 @@ from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmmixer', locations=['mmmixer.models'])
 # Functions configs name (collate_fn=dict(type='mmmixer.default_collate')): mmmixer.engine.collate.
-FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope='mmmixer', locations=['mmmixer.engine'])
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope='mmmixer', locations=['mmmixer.engine.collate'])
 # Hooks: the checkpoint hook that writes atomically (mmmixer.engine.checkpoint_saving).
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmmixer', locations=['mmmixer.engine'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmmixer', locations=['mmmixer.engine.checkpoint_saving'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     scope='mmmixer',
-    locations=['mmmixer.engine'],
+    locations=['mmmixer.engine.layer_decay'],
 )
 OPTIM_WRAPPERS = Registry(
-    'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmmixer', locations=['mmmixer.engine']
+    'optim_wrapper',
+    parent=MMENGINE_OPTIM_WRAPPERS,
+    scope='mmmixer',
+    locations=['mmmixer.engine.autocast_optim_wrapper'],
 )
 # Data transforms: the checked image loader (mmmixer.broken_images) and the ImageNet recipe's (mmmixer.transforms).
 TRANSFORMS = Registry(

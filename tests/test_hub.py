@@ -276,7 +276,7 @@ def test_mmdets_own_train_and_test_run_the_detection_demo_config(tmp_path):
     import mmdet
 
     from mmmixer.dataset_writers import prepare_digit_detection
-    from tests.test_detection import save_classification_checkpoint
+    from tests.helpers import save_classification_checkpoint
 
     tools = Path(mmdet.__file__).parent / '.mim' / 'tools'
     config = REPO / 'configs' / 'detection' / 'retinanet_mixer-demo_pyramid_digits.py'

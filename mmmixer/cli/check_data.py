@@ -24,7 +24,8 @@ SPLITS = ('train', 'val', 'test')
 class Progress:
     """A one-line progress bar on stderr (redrawn in place on a terminal; every 10% otherwise)."""
 
-    def __init__(self, total: int, label: str, stream=sys.stderr):
+    def __init__(self, total: int, label: str, stream=None):
+        stream = stream or sys.stderr  # the stderr of now (a default argument would keep the one of import time)
         self.total, self.label, self.stream = total, label, stream
         self.tty = stream.isatty()
         self.started = self.last_draw = time.monotonic()

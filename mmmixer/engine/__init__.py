@@ -1,12 +1,24 @@
-"""What configs name by type (``optim_wrapper=dict(type='mmmixer.AutocastOptimWrapper')``, ``constructor=...``):
-optimizer wrappers, optimizer-wrapper constructors, the checkpoint hook that writes atomically and the collate
-function that names mismatched image sizes, registered in
-mmmixer's registry. How the command lines run a config (AMP switches, fused optimizers, compile, worker shutdown)
-is :mod:`mmmixer.engine.runner` and its neighbours."""
+"""How a config runs: the pipeline from a config to a finished run (:mod:`.runner`), the speed settings
+(:mod:`.fast_training`), worker shutdown, and what configs name by type (``optim_wrapper=dict(type=
+'mmmixer.AutocastOptimWrapper')``, ``constructor=...``, the atomic checkpoint hook, the collate function that names
+mismatched image sizes), registered in mmmixer's registries.
 
-from .autocast_optim_wrapper import AutocastOptimWrapper
-from .checkpoint_saving import AtomicCheckpointHook
-from .collate import default_collate
-from .layer_decay import MixerLayerDecayOptimWrapperConstructor
+The registered classes load on first use (the registries name their modules; ``from mmmixer.engine import X`` works
+too), so that a command line imports no mmpretrain model before it has checked its input.
+"""
 
-__all__ = ['AtomicCheckpointHook', 'AutocastOptimWrapper', 'MixerLayerDecayOptimWrapperConstructor', 'default_collate']
+import importlib
+
+_EXPORTS = {
+    'AtomicCheckpointHook': 'checkpoint_saving',
+    'AutocastOptimWrapper': 'autocast_optim_wrapper',
+    'MixerLayerDecayOptimWrapperConstructor': 'layer_decay',
+    'default_collate': 'collate',
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    return getattr(importlib.import_module(f'{__name__}.{_EXPORTS[name]}'), name)
