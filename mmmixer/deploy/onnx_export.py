@@ -3,7 +3,7 @@
 The graph is captured with ``torch.export`` (``torch.onnx.export(dynamo=True)``), which keeps sizes symbolic:
 a backbone with ``token_mixing='window'`` exported with a dynamic height and width computes the PyTorch
 model's outputs at sizes it was not exported at (its window and padding arithmetic stays in the graph; see
-:func:`mmmixer.models.utils.windows.exporting`). Global token mixing is tied to its token grid, so its
+:func:`mmmixer.models.utils.export_safe.exporting`). Global token mixing is tied to its token grid, so its
 exports have a fixed height and width.
 
 Such a graph is traced at two token-mixing windows per side (:func:`default_size`). At the model's own size the

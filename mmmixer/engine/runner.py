@@ -40,6 +40,7 @@ Result = TypeVar('Result')
 TRAIN_DATALOADERS = ('train_dataloader', 'val_dataloader')
 TEST_DATALOADERS = ('test_dataloader',)
 WORK_DIR_BEFORE = '_mmmixer_work_dir_before'  # set on the Runner: its work dir before the run (WorkDirBefore)
+TRAINING_PROGRESS = '_mmmixer_training_progress'  # set on the Runner: its TrainingProgressHook
 
 
 def default_work_dir(config: str) -> str:
@@ -81,6 +82,9 @@ def runner_from_config(
     with _undone_on_refusal(before):  # an InputError while the Runner is built: what it wrote so far goes too
         runner = build_runner(cfg, compile)
     setattr(runner, WORK_DIR_BEFORE, before)  # what a run refused before training may remove
+    progress = TrainingProgressHook()
+    runner.register_hook(progress, priority='VERY_LOW')
+    setattr(runner, TRAINING_PROGRESS, progress)
     if skipped_images_report is not None:  # skip_broken_images=True: count and log what training skips
         runner.register_hook(skipped_images_report)
     return runner
@@ -147,13 +151,20 @@ def run_to_the_end(runner, run: Callable[[], Result]) -> Result:
             close_dataloader_workers(runner_dataloaders(runner))
 
 
-def _trained(runner) -> bool:
-    """Whether the run trained at least one iteration (``runner.iter`` would build a train loop that a test
-    run never needed, so the loop is looked at only if it exists)."""
-    from mmengine.runner import BaseLoop
+class TrainingProgressHook(Hook):
+    """Counts the training iterations this run completed: a run refused before the first one leaves nothing."""
 
-    loop = runner._train_loop
-    return isinstance(loop, BaseLoop) and loop.iter > 0
+    def __init__(self):
+        self.iterations = 0
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self.iterations += 1
+
+
+def _trained(runner) -> bool:
+    """Whether this run trained at least one iteration (a resumed run's earlier iterations do not count)."""
+    progress = getattr(runner, TRAINING_PROGRESS, None)
+    return progress is not None and progress.iterations > 0
 
 
 class WorkDirBefore(NamedTuple):

@@ -96,6 +96,22 @@ def test_a_refused_run_leaves_the_work_dir_as_it_was(tmp_path, data_with_a_broke
         assert not work_dir.exists()
 
 
+def test_a_run_that_trained_before_bad_input_keeps_its_logs(tmp_path, data_with_a_broken_training_image):
+    # Unshuffled, batch 1: 0/a.png and 1/a.png train two iterations, then 1/broken.png ends the run.
+    work_dir = tmp_path / 'work'
+    options = [
+        *TINY_DEMO_MODEL, 'train_dataloader.batch_size=1', 'train_dataloader.sampler.shuffle=False',
+        'train_cfg.max_epochs=1',
+    ]  # fmt: skip
+    code, output = run_main(
+        main, 'train', DEMO, '--work-dir', work_dir, '--data-root', data_with_a_broken_training_image,
+        '--cfg-options', *options,
+    )  # fmt: skip
+    assert code == 2 and 'broken.png' in output, output
+    # Had the run been refused before its first iteration, its log folder would be gone (the test above).
+    assert len(list(work_dir.glob('*/*.log'))) == 1
+
+
 def test_a_checkpoint_that_does_not_fit_names_the_keys_shortly():
     from mmmixer.cli.export import state_dict_mismatch
     from mmmixer.models import MlpMixer

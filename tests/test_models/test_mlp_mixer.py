@@ -53,19 +53,50 @@ def test_out_indices_positive_negative_and_out_types():
     assert torch.allclose(pooled, last.mean((2, 3)), atol=1e-6)
 
 
-@pytest.mark.parametrize('out_type', ['flat_featmap', 'featmap', 'raw', 'avg_featmap'])
+def _outputs_and_gradients(model: MlpMixer, images: torch.Tensor, training: bool) -> list[torch.Tensor]:
+    model.zero_grad()
+    outputs = list(model.train(training)(images))
+    sum(out.square().sum() for out in outputs).backward()
+    return outputs + [p.grad for p in model.parameters() if p.grad is not None]
+
+
+@pytest.mark.parametrize('training', [True, False])
 @pytest.mark.parametrize(('token_mixing', 'size', 'batch'), [('global', 32, 1), ('global', 32, 3), ('window', 44, 2)])
-def test_in_place_inference_equals_the_autograd_path(out_type, token_mixing, size, batch):
-    # Under no_grad the blocks add their residuals into the activations in place; every returned
-    # feature (intermediate ones too) must equal the out-of-place path bit for bit.
-    model = tiny_mixer(out_indices=[0, 1, 2], out_type=out_type, token_mixing=token_mixing).eval()
-    images = torch.randn(batch, 3, size, size)
+def test_the_token_mixing_gemm_fast_path_computes_the_module_calls(token_mixing, size, batch, training):
+    # The one fast path (layers.Mlp.linear): the token MLP's Linear layers as GEMMs on the token-major layout.
+    # With fast_paths=False every Linear is called as a module: outputs and gradients must agree (in float64, so
+    # that any difference beyond rounding is a different function).
+    model = tiny_mixer(out_indices=[0, 1, 2], token_mixing=token_mixing, drop_rate=0.0).double()
+    images = torch.randn(batch, 3, size, size, dtype=torch.float64)
+    assert model.fast_paths
+    fast = _outputs_and_gradients(model, images, training)
+    model.fast_paths = False
+    plain = _outputs_and_gradients(model, images, training)
+    assert len(fast) == len(plain) > 3
+    for i, (a, b) in enumerate(zip(fast, plain, strict=True)):
+        assert torch.allclose(a, b, rtol=1e-9, atol=1e-9), (
+            f'the token-mixing GEMM fast path (mmmixer.models.utils.layers.Mlp.linear) diverges from calling the '
+            f'Linear modules: tensor {i}, max difference {(a - b).abs().max():.3g}'
+        )
+
+
+def test_fast_paths_switch_reaches_every_token_mlp_and_refuses_non_bools():
+    model = tiny_mixer(fast_paths=False)
+    assert not any(block.mlp_tokens.token_gemm for block in model.blocks)
+    model.fast_paths = True
+    assert all(block.mlp_tokens.token_gemm for block in model.blocks)
+    with pytest.raises(TypeError, match='fast_paths must be True or False'):
+        model.fast_paths = 'yes'
+
+
+def test_inference_leaves_the_input_untouched_and_matches_the_autograd_path():
+    model = tiny_mixer(out_indices=[0, 1, 2]).eval()
+    images = torch.randn(2, 3, 32, 32)
     untouched = images.clone()
     with torch.no_grad():
         inferred = model(images)
-    reference = model(images)  # grad enabled: out-of-place
+    reference = model(images)
     assert torch.equal(images, untouched)
-    assert reference[0].requires_grad and not inferred[0].requires_grad
     for actual, expected in zip(inferred, reference, strict=True):
         assert torch.equal(actual, expected)
 

@@ -15,7 +15,8 @@ weights serve any input size. Windows that overhang the token grid are zero-padd
 the norm (as Swin does): the token-mixing input is zero at pad positions in every block, and what the
 residual stream holds there is never read and is cropped from the outputs.
 
-What a block computes, and its two fast variants (token-mixing GEMM, in-place inference): :class:`MixerBlock`.
+What a block computes: :meth:`MixerBlock.forward`; the model's one fast path (the token MLP as a GEMM on the
+token-major layout): :class:`mmmixer.models.utils.layers.Mlp`, switched by ``MlpMixer.fast_paths``.
 Parameter names follow timm; mmpretrain's names and checkpoints of another token grid are adapted
 when loaded: :mod:`mmmixer.models.utils.checkpoint_compat`.
 """
@@ -33,7 +34,6 @@ from torch.utils.checkpoint import checkpoint
 from mmmixer.errors import ConfigTypeError, ConfigValueError, InputSizeError
 from mmmixer.models.utils.arguments import one_of, probability, size_pair, whole_number
 from mmmixer.models.utils.checkpoint_compat import adapt_state_dict, backbone_key
-from mmmixer.models.utils.fast_paths import inlinable
 from mmmixer.models.utils.layers import Mlp, PatchEmbed, build_norm, drop_path, patch_embed_kwargs
 from mmmixer.models.utils.windows import OUT_TYPES, format_output, to_windows
 from mmmixer.registry import MODELS
@@ -60,19 +60,8 @@ ARCH_ZOO = {
 class MixerBlock(BaseModule):
     """One Mixer layer: token mixing, then channel mixing, each pre-norm with a residual (:meth:`forward`).
 
-    Activations are token-major, ``(N, B, W, C)``: N tokens, B images, W windows per image, C channels.
-    Two fast variants compute the same numbers with less work, and are the only ones in the backbone:
-
-    * **token-mixing GEMM**: ``mlp_tokens`` is an ``Mlp(axis='tokens')``; on the token-major layout each of
-      its Linear layers is one matrix product with the tokens as rows (``addmm`` on the Linear's weight), so
-      neither MLP needs a transpose (:func:`mmmixer.models.utils.fast_paths.linear_over_tokens`);
-    * **in-place inference** (:meth:`forward_in_place`): under ``torch.no_grad()`` in eval mode the residuals
-      are added into ``x`` and GELU writes into fc1's output, instead of allocating new buffers: bit-identical
-      results, less memory and time (docs/benchmark.md).
-
-    Each is taken only when nothing can tell the difference: the modules involved are exactly the classes
-    they replace, without hooks or patched ``forward`` (:func:`mmmixer.models.utils.fast_paths.inlinable`);
-    otherwise the modules are called as usual, so hooks, LoRA or quantised Linear layers see every call.
+    Activations are token-major, ``(N, B, W, C)``: N tokens, B images, W windows per image, C channels, so
+    that the token MLP mixes the first axis and the channel MLP the last one (:class:`Mlp`'s ``axis``).
 
     Args:
         num_tokens: Tokens mixed together (the token grid, or one window of it).
@@ -117,40 +106,15 @@ class MixerBlock(BaseModule):
     def forward(self, x: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
         """What the block computes. ``x``: (N, B, W, C); ``pad_mask`` (N, 1, W, 1) marks window positions
         outside the token grid, which the token MLP sees as zeros."""
-        x = x + self.drop_path(self.mlp_tokens(self.token_mixing_input(x, pad_mask)))
+        tokens = self.norm1(x)
+        if pad_mask is not None:
+            tokens = tokens.masked_fill(pad_mask, 0.0)
+        x = x + self.drop_path(self.mlp_tokens(tokens))
         return x + self.drop_path(self.mlp_channels(self.norm2(x)))
-
-    def forward_in_place(self, x: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """:meth:`forward` for inference, bit for bit, adding the residuals into ``x`` instead of allocating
-        the sums (no drop path: eval mode). The caller owns ``x`` and gets it back updated; only when
-        :meth:`can_update_in_place`."""
-        x += self.mlp_tokens(self.token_mixing_input(x, pad_mask, in_place=True))
-        x += self.mlp_channels(self.norm2(x))
-        return x
-
-    def can_update_in_place(self) -> bool:
-        """Whether :meth:`forward_in_place` is invisible: no autograd, eval mode, and no hook or swapped
-        module that sees the block's input, output or first norm's output."""
-        return (
-            not torch.is_grad_enabled()
-            and not self.training
-            and inlinable(self, MixerBlock)
-            and inlinable(self.norm1, nn.LayerNorm)
-            and inlinable(self.norm2, nn.LayerNorm)
-        )
 
     def drop_path(self, branch: torch.Tensor) -> torch.Tensor:
         """Stochastic depth of one residual branch (identity outside training)."""
         return drop_path(branch, self.drop_path_rate, self.training, self.drop_path_scale_by_keep)
-
-    def token_mixing_input(
-        self, x: torch.Tensor, pad_mask: torch.Tensor | None, in_place: bool = False
-    ) -> torch.Tensor:
-        """norm1(x), zero at the padded window positions (written into the norm's output when in place)."""
-        normed = self.norm1(x)
-        if pad_mask is None:
-            return normed
-        return normed.masked_fill_(pad_mask, 0.0) if in_place else normed.masked_fill(pad_mask, 0.0)
 
 
 @MODELS.register_module()
@@ -207,6 +171,10 @@ class MlpMixer(BaseModule):
         norm_eval: Keep norm layers in eval mode while training (mmdet convention). Mixer's
             LayerNorms hold no running statistics, so this changes no result.
         with_cp: Recompute each block in the backward pass (activation checkpointing) to save memory.
+        fast_paths: Run the token-mixing MLPs' Linear layers as one GEMM each on the token-major layout (the same
+            function, 12% faster in bf16; see :class:`mmmixer.models.utils.layers.Mlp`). ``False`` calls every
+            Linear as a module: what forward hooks on ``mlp_tokens.fc1``/``fc2`` and quantisers need to see.
+            Settable at any time (``model.backbone.fast_paths = False``).
         init_cfg: mmengine init config; ``None`` gives timm's initialisation,
             ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')`` loads weights.
     """
@@ -234,6 +202,7 @@ class MlpMixer(BaseModule):
         frozen_stages: int = -1,
         norm_eval: bool = False,
         with_cp: bool = False,
+        fast_paths: bool = True,
         init_cfg: dict | list | None = None,
     ):
         super().__init__(init_cfg=init_cfg)
@@ -283,9 +252,22 @@ class MlpMixer(BaseModule):
             for rate, override in zip(drop_path_rates, overrides, strict=True)
         )
         self.norm = build_norm(self.norm_cfg, self.embed_dims) if final_norm else nn.Identity()
+        self.fast_paths = fast_paths
 
         self._register_load_state_dict_pre_hook(self._adapt_incoming_state_dict)
         self._freeze_stages()
+
+    @property
+    def fast_paths(self) -> bool:
+        """Whether the token-mixing MLPs run as GEMMs on the token-major layout (see the ``fast_paths`` argument)."""
+        return all(block.mlp_tokens.token_gemm for block in self.blocks)
+
+    @fast_paths.setter
+    def fast_paths(self, on: bool) -> None:
+        if not isinstance(on, bool):
+            raise ConfigTypeError(f'fast_paths must be True or False, got {on!r}')
+        for block in self.blocks:
+            block.mlp_tokens.token_gemm = on
 
     # ------------------------------------------------------------------ construction helpers
     def _drop_path_rates(self, rate: float, mode: str) -> list[float]:
@@ -426,22 +408,16 @@ class MlpMixer(BaseModule):
         feat = self.stem(x)
         grid = tuple(feat.shape[-2:])
         x, pad_mask = to_windows(feat, self.patch_resolution)
-        # Decided once for all blocks: an observer of block i's output would see block i + 1 update it.
-        in_place = all(block.can_update_in_place() for block in self.blocks)
-
+        del feat  # the windows are a copy: the stem's output need not live through the blocks
         outs = []
         last = self.num_layers - 1
         for i, block in enumerate(self.blocks):
-            if in_place:
-                x = block.forward_in_place(x, pad_mask)
-            elif self.with_cp and self.training and x.requires_grad:
+            if self.with_cp and self.training and x.requires_grad:
                 x = checkpoint(block, x, pad_mask, use_reentrant=False)
             else:
                 x = block(x, pad_mask)
             if i == last:
                 x = self.norm(x)
             if i in self.out_indices:
-                # The next block would overwrite x, so keep a copy of an intermediate output.
-                feature = x.clone() if in_place and i != last else x
-                outs.append(format_output(feature, self.patch_resolution, grid, self.out_type))
+                outs.append(format_output(x, self.patch_resolution, grid, self.out_type))
         return tuple(outs)

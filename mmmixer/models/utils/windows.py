@@ -12,19 +12,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from mmmixer.models.utils.export_safe import ceil_div, exporting
+
 OUT_TYPES = ('flat_featmap', 'featmap', 'raw', 'avg_featmap')
-
-
-def ceil_div(a: int, b: int) -> int:
-    """ceil(a / b) for a >= 0, b > 0, written without negative operands: an exported ONNX graph divides
-    integers by truncation, so the usual ``-(-a // b)`` would round the wrong way there."""
-    return (a + b - 1) // b
-
-
-def exporting() -> bool:
-    """Whether the forward is being captured for export (torch.export / ONNX): shape-dependent shortcuts
-    would then be frozen at the example's size, so the general path is taken."""
-    return torch.compiler.is_exporting()
 
 
 def to_windows(feat: torch.Tensor, window: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -48,7 +38,7 @@ def to_windows(feat: torch.Tensor, window: tuple[int, int]) -> tuple[torch.Tenso
         inside = torch.zeros(1, 1, height, width, device=feat.device)
         outside = F.pad(inside, (0, pad_w, 0, pad_h), value=1.0)[0, 0] > 0
         pad_mask = outside.view(rows, wh, cols, ww).permute(1, 3, 0, 2).reshape(wh * ww, 1, rows * cols, 1)
-    return tokens.contiguous(), pad_mask  # the blocks update the tokens in place when inferring
+    return tokens.contiguous(), pad_mask  # contiguous: the token-mixing GEMM views it as (N, B * W * C)
 
 
 def windows_to_grid(x: torch.Tensor, window: tuple[int, int], grid: tuple[int, int]) -> torch.Tensor:
