@@ -66,6 +66,8 @@ setup(
         # mmpretrain 1.2 accepts mmcv < 2.4; mmdet 3.3 (the `det` extra) needs < 2.2.
         'mmcv>=2.0.0,<2.4.0',
         'mmpretrain>=1.2.0,<1.3',
+        # The ImageNet recipe decodes JPEGs as TensorFlow does (mmmixer.LoadImageTF): a wheel with libjpeg-turbo.
+        'simplejpeg>=1.6',
         # mmengine resolves `mmpretrain::` / `mmdet::` config prefixes with pkg_resources (gone in setuptools 80).
         'setuptools<80',
     ],
@@ -75,7 +77,8 @@ setup(
         'seg': ['mmsegmentation>=1.2.2,<1.3', 'mmcv>=2.0.0,<2.2.0', 'ftfy', 'regex'],
         'convert': ['timm>=1.0', 'safetensors>=0.4', 'tqdm'],
         # `mmmixer export`: torch.onnx's exporter (dynamo) needs onnxscript; --verify runs ONNX Runtime.
-        'deploy': ['onnx>=1.17', 'onnxscript>=0.5', 'onnxruntime>=1.20'],
+        # --dtype int8 (mmmixer/deploy/int8.py): torchao's PT2E static quantisation.
+        'deploy': ['onnx>=1.17', 'onnxscript>=0.5', 'onnxruntime>=1.20', 'torchao>=0.18'],
         'tests': [
             'pytest>=8',
             'timm>=1.0',
@@ -91,6 +94,7 @@ setup(
             'onnx>=1.17',
             'onnxscript>=0.5',
             'onnxruntime>=1.20',
+            'torchao>=0.18',
             'setuptools>=64,<80',
         ],
     },

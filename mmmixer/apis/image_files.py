@@ -59,10 +59,12 @@ def decode_images(paths: list[str], loader_args: dict | None = None) -> list[np.
     """Every image decoded as the model's test pipeline decodes it (``loader_args``: its loader's ``color_type``,
     ``imdecode_backend``, ``backend_args``); raises :class:`~mmmixer.errors.BrokenImageError` naming the first file
     that does not decode."""
-    decoded = []
-    for path in paths:
-        image, problem = read_image(path, **(loader_args or {}))
-        if problem:
-            raise BrokenImageError(f'image {path} {problem}; give an image file (JPEG, PNG, ...)')
-        decoded.append(image)
-    return decoded
+    return [decode_image(path, loader_args) for path in paths]
+
+
+def decode_image(path: str, loader_args: dict | None = None) -> np.ndarray:
+    """One image, as :func:`decode_images` decodes each."""
+    image, problem = read_image(path, **(loader_args or {}))
+    if problem:
+        raise BrokenImageError(f'image {path} {problem}; give an image file (JPEG, PNG, ...)')
+    return image

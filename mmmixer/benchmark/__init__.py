@@ -19,7 +19,7 @@ device's matmul rate: :func:`run_benchmark`), :mod:`.report` (the Markdown table
 detection sizes).
 """
 
-from .data_pipeline import pipeline_throughput
+from .data_pipeline import pipeline_step_times, pipeline_throughput, workers_to_feed
 from .detection import detection_backbone_cost
 from .measure import forward_flops_per_image, peak_memory_bytes, run_benchmark
 from .report import format_table
@@ -35,6 +35,8 @@ __all__ = [
     'format_table',
     'forward_flops_per_image',
     'peak_memory_bytes',
+    'pipeline_step_times',
     'pipeline_throughput',
     'run_benchmark',
+    'workers_to_feed',
 ]

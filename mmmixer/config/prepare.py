@@ -140,10 +140,11 @@ def use_checked_image_loading(
         for dataset in leaf_datasets(loader['dataset']):
             pipeline = dataset.get('pipeline')
             for i, transform in enumerate(pipeline or []):
-                if isinstance(transform, dict) and transform.get('type') in LOADER_TYPES:
+                kind = transform.get('type') if isinstance(transform, dict) else None
+                if kind in LOADER_TYPES or kind == 'mmmixer.LoadImageTF':  # the latter is a checked loader too
                     pipeline[i] = dict(
                         transform,
-                        type='mmmixer.LoadImageChecked',
+                        type=kind if kind == 'mmmixer.LoadImageTF' else 'mmmixer.LoadImageChecked',
                         data_set=data_set_name(name, dataset),
                         find_all=check_data_command(config, split, cfg_options, data_root),
                         skip_broken=skip and name == 'train_dataloader',

@@ -196,8 +196,8 @@ def test_randaugment_is_tensorflows_op_set_and_magnitudes_at_level_15():
     assert all(op.random_negative_prob == 0.5 for key, op in ops.items() if key.startswith('TFGeometric'))
     assert ops['TFCutout'].pad_size == int(level * CUTOUT_CONST)
     # Solarize's threshold int(level * 256) = 384 reaches tf.where(image < threshold) as a uint8 constant: 128.
-    assert int(level * 256) % 256 == ops['Solarize'].thr == 128
-    assert {'Equalize', 'Invert', 'TFAutoContrast'} <= set(ops)
+    assert int(level * 256) % 256 == ops['TFSolarize'].threshold == 128
+    assert {'TFEqualize', 'Invert', 'TFAutoContrast'} <= set(ops)
     assert all(getattr(op, 'fill', 128) == 128 for op in ops.values())
 
 
@@ -211,10 +211,10 @@ def test_randaugment_picks_ops_uniformly_with_replacement():
 
 DETERMINISTIC_OPS = {  # the config's op -> TensorFlow's
     'TFAutoContrast': 'AutoContrast',
-    'Equalize': 'Equalize',
+    'TFEqualize': 'Equalize',
     'Invert': 'Invert',
     'Posterize': 'Posterize',
-    'Solarize': 'Solarize',
+    'TFSolarize': 'Solarize',
     'TFSolarizeAdd': 'SolarizeAdd',
     'TFEnhance:color': 'Color',
     'TFEnhance:contrast': 'Contrast',

@@ -18,17 +18,17 @@ data_preprocessor = dict(num_classes=1000, mean=[127.5, 127.5, 127.5], std=[127.
 # TensorFlow's RandAugment (big_vision pp/archive/autoaugment.py, distort_image_with_randaugment): each of the
 # 2 layers picks one of these 16 ops uniformly and always applies it. Values at magnitude 15, from level_to_arg
 # (_MAX_LEVEL = 10, so level 15 goes 1.5x past the range the ops were designed for); fill 128 where pixels are
-# uncovered. mmpretrain's own op is used where it computes exactly what TensorFlow computes; `mmmixer.TF*` ops
-# where it does not (tests/test_transforms/test_recipe.py compares every op with TensorFlow's output).
+# uncovered. mmpretrain's own op is used where it computes exactly what TensorFlow computes and is fast;
+# `mmmixer.TF*` ops where it is not (tests/test_transforms/test_recipe.py compares every op with TensorFlow's output).
 #
 # | op           | TensorFlow at level 15                                  | here                                   |
 # |--------------|---------------------------------------------------------|----------------------------------------|
 # | AutoContrast | per channel, float32 stretch                            | mmmixer.TFAutoContrast                 |
-# | Equalize     | PIL's histogram equalisation                            | Equalize (mmpretrain)                  |
+# | Equalize     | PIL's histogram equalisation                            | mmmixer.TFEqualize                     |
 # | Invert       | 255 - x                                                 | Invert (mmpretrain)                    |
 # | Rotate       | 15/10 * 30 = 45 degrees, random sign, nearest           | TFGeometric rotate 45                  |
 # | Posterize    | keep int(15/10 * 4) = 6 bits                            | Posterize bits=6 (mmpretrain)          |
-# | Solarize     | threshold int(15/10 * 256) = 384, which TensorFlow      | Solarize thr=128 (mmpretrain)          |
+# | Solarize     | threshold int(15/10 * 256) = 384, which TensorFlow      | mmmixer.TFSolarize threshold=128       |
 # |              | converts to uint8 as 384 - 256 = 128: not a no-op       |                                        |
 # | Color        | factor 15/10 * 1.8 + 0.1 = 2.8, never negated           | TFEnhance color 2.8                    |
 # | Contrast     | factor 2.8, towards grey H*W/256 (196 at 224 px)        | TFEnhance contrast 2.8                 |
@@ -40,11 +40,11 @@ data_preprocessor = dict(num_classes=1000, mean=[127.5, 127.5, 127.5], std=[127.
 # | SolarizeAdd  | +int(15/10 * 110) = 165 below 128, clipped at 255       | TFSolarizeAdd addition=165             |
 tf_randaugment_level15 = [
     dict(type='mmmixer.TFAutoContrast'),
-    dict(type='Equalize', prob=1.0),
+    dict(type='mmmixer.TFEqualize'),
     dict(type='Invert', prob=1.0),
     dict(type='mmmixer.TFGeometric', kind='rotate', magnitude=45.0),
     dict(type='Posterize', bits=6, prob=1.0),
-    dict(type='Solarize', thr=128, prob=1.0),
+    dict(type='mmmixer.TFSolarize', threshold=128),
     dict(type='mmmixer.TFEnhance', kind='color', factor=2.8),
     dict(type='mmmixer.TFEnhance', kind='contrast', factor=2.8),
     dict(type='mmmixer.TFEnhance', kind='brightness', factor=2.8),
@@ -57,7 +57,8 @@ tf_randaugment_level15 = [
     dict(type='mmmixer.TFSolarizeAdd', addition=165),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    # JPEGs decoded as tf.image.decode_and_crop_jpeg decodes them (fast integer IDCT; docs/recipe.md).
+    dict(type='mmmixer.LoadImageTF'),
     # decode_jpeg_and_inception_crop(224) (big_vision pp/ops_image.py): area 5-100%, aspect ratio 0.75-1.33,
     # tf.image.resize bilinear without antialiasing.
     dict(type='mmmixer.InceptionCrop', size=224, area_range=(0.05, 1.0), aspect_ratio_range=(0.75, 1.33)),
