@@ -30,12 +30,13 @@ import importlib
 import importlib.abc
 import importlib.util
 import sys
+import types
 import warnings
 
 HUB_MODULE = 'mmpretrain.apis.model'
 
-# old name -> new name, under ``mmmixer.`` (written without it: these are names to alias lazily, not imports);
-# kept for one release after the rename (0.4.0), then removed.
+# old name -> new name, under ``mmmixer.`` (written without it: these are names to alias lazily, not imports), or the
+# new names a module was split into; kept for one release after the rename (0.4.0), then removed.
 DEPRECATED_MODULES = {
     'runtime': 'engine',
     'runtime.runner': 'engine.runner',
@@ -49,7 +50,7 @@ DEPRECATED_MODULES = {
     'packaged_configs': 'config.find',
     'cli.config_checks': 'config.checks',
     'transforms.tf_augment': 'transforms.recipe_transforms',
-    'transforms.tf_image_ops': 'transforms.pixel_ops',
+    'transforms.tf_image_ops': ('transforms.pixel_ops', 'transforms.pixel_geometry'),
     'models.utils.token_mixing': 'models.utils.token_mixing_resize',
     'visualization.token_mixing': 'visualization.token_mixing_units',
 }
@@ -132,7 +133,8 @@ def register_when_mmpretrain_is_imported() -> None:
 
 # ----------------------------------------------------------------------------- 3. old module paths
 class _DeprecatedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Imports an old module name as the module that replaced it (the same object), with a DeprecationWarning."""
+    """Imports an old module name as the module that replaced it (the same object), or as a module holding the
+    public names of the modules it was split into, with a DeprecationWarning."""
 
     def find_spec(self, fullname, path, target=None):
         package, _, old = fullname.partition('.')
@@ -141,9 +143,18 @@ class _DeprecatedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader
         return importlib.util.spec_from_loader(fullname, self)
 
     def create_module(self, spec):
-        new = f'mmmixer.{DEPRECATED_MODULES[spec.name.partition(".")[2]]}'
-        warnings.warn(f'{spec.name} is deprecated; import {new}', DeprecationWarning, stacklevel=2)
-        return importlib.import_module(new)
+        replacement = DEPRECATED_MODULES[spec.name.partition('.')[2]]
+        if isinstance(replacement, str):
+            new = f'mmmixer.{replacement}'
+            warnings.warn(f'{spec.name} is deprecated; import {new}', DeprecationWarning, stacklevel=2)
+            return importlib.import_module(new)
+        parts = [importlib.import_module(f'mmmixer.{name}') for name in replacement]
+        names = ' or '.join(part.__name__ for part in parts)
+        warnings.warn(f'{spec.name} is deprecated; import {names}', DeprecationWarning, stacklevel=2)
+        merged = types.ModuleType(spec.name, f'Deprecated: the names of {names}.')
+        for part in parts:
+            merged.__dict__.update({k: v for k, v in vars(part).items() if not k.startswith('_')})
+        return merged
 
     def exec_module(self, module):  # the new module has run already
         pass

@@ -297,3 +297,19 @@ def test_mmdets_own_train_and_test_run_the_detection_demo_config(tmp_path):
     _, output = run(tools / 'test.py', config, work_dir / 'epoch_1.pth', '--work-dir', work_dir,
         '--cfg-options', *options)  # fmt: skip
     assert 'coco/bbox_mAP_50' in output, output[-3000:]
+
+
+@pytest.mark.parametrize('old', sorted(mmmixer.patches.DEPRECATED_MODULES))
+def test_an_old_module_path_imports_its_replacement_with_a_warning(old, monkeypatch):
+    import importlib
+
+    replacement = mmmixer.patches.DEPRECATED_MODULES[old]
+    new_names = [replacement] if isinstance(replacement, str) else list(replacement)
+    monkeypatch.delitem(sys.modules, f'mmmixer.{old}', raising=False)
+    with pytest.warns(
+        DeprecationWarning, match=re.escape(f'mmmixer.{old} is deprecated; import mmmixer.{new_names[0]}')
+    ):
+        module = importlib.import_module(f'mmmixer.{old}')
+    for new in new_names:
+        public = {name for name in vars(importlib.import_module(f'mmmixer.{new}')) if not name.startswith('_')}
+        assert public <= set(vars(module)), f'mmmixer.{old} lacks names of mmmixer.{new}'

@@ -1,6 +1,6 @@
 """Image files in batches as a classifier takes them: decoded (:mod:`mmmixer.images`), through the config's test
 pipeline (in DataLoader workers where asked), collated as mmpretrain's inferencer collates, and, for int8's
-calibration, through the model's data preprocessor (:func:`calibration_batches`)."""
+calibration, through the model's data preprocessor (:func:`preprocessed_batches`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import os
 import numpy as np
 from mmengine.config import Config
 
-from mmmixer.apis.image_files import decode_image, find_images
+from mmmixer.apis.image_files import decode_image
 from mmmixer.apis.model_choice import loader_args
 
-CALIBRATION_BATCH = 16
+CALIBRATION_BATCH = 16  # images per int8 calibration batch (mmmixer.deploy.int8)
 
 
 class ImageFiles:
@@ -62,13 +62,6 @@ def image_batches(paths: list[str], config: Config, batch_size: int, workers: in
         workers = 0 if len(paths) <= batch_size else min(4, os.cpu_count() or 1)
     files = ImageFiles(paths, loader_args(config), pipeline or test_pipeline(config))
     return DataLoader(files, batch_size=batch_size, num_workers=workers, collate_fn=collate_with_images)
-
-
-def calibration_batches(model, config: Config, folder: str, batch_size: int = CALIBRATION_BATCH) -> list:
-    """Every image of ``folder`` (searched deeply) through ``config``'s test pipeline and ``model``'s data
-    preprocessor, in batches: what :func:`~mmmixer.apis.cpu_predictor.cpu_predictor` calibrates int8 on."""
-    paths, _ = find_images([folder])
-    return preprocessed_batches(model, image_batches(paths, config, batch_size, workers=0))
 
 
 def collate_with_images(items: list) -> tuple[list[np.ndarray], dict]:

@@ -75,10 +75,10 @@ def use_cpu_predictor(runner, args: argparse.Namespace, compile: bool) -> None:
 
     calibration = None
     if args.calibration is not None:
-        from mmmixer.apis.image_batches import calibration_batches
+        from mmmixer.deploy.int8 import folder_batches
 
         def calibration(runner):
-            return calibration_batches(runner.model, runner.cfg, args.calibration)
+            return folder_batches(runner.model, args.calibration, runner.cfg)
 
     runner.register_hook(CpuPredictorHook(args.dtype, calibration, compile))
 

@@ -34,11 +34,11 @@ from collections.abc import Callable, Iterable, Iterator
 import torch
 from torch import nn
 
+from mmmixer.apis.image_batches import CALIBRATION_BATCH
 from mmmixer.errors import InputError
 
 logger = logging.getLogger(__name__)
 
-CALIBRATION_BATCH = 16
 # Inductor's settings for the int8 graph. freezing: the weights become constants, which inductor's oneDNN int8
 # patterns need (the Linear layers are packed once). realize_reads_threshold=1: a value read by more than one loop is
 # written to memory once instead of recomputed in each; without it the sum (residual + token MLP output, a
@@ -232,11 +232,10 @@ def folder_batches(model: nn.Module, folder: str, config=None) -> list[torch.Ten
     preprocessor (the model's where the config has none), in batches of 16."""
     from mmcv.transforms import Compose
     from mmengine.registry import DefaultScope
-    from mmpretrain.datasets import remove_transform
     from mmpretrain.registry import TRANSFORMS
 
     from mmmixer.apis.image_files import decode_image, find_images
-    from mmmixer.broken_images.scan import loader_args
+    from mmmixer.broken_images.scan import LOADER_TYPES, loader_args
     from mmmixer.errors import BrokenImageError
 
     if not os.path.isdir(folder):
@@ -258,7 +257,10 @@ def folder_batches(model: nn.Module, folder: str, config=None) -> list[torch.Ten
             'model with mmpretrain.apis.init_model'
         )
     dataset = (config.get('test_dataloader') or {}).get('dataset') or {}
-    steps = remove_transform(dataset.get('pipeline') or config.get('test_pipeline') or [], 'LoadImageFromFile')
+    # Without the file loader (mmcv's, or the checked one a command's Runner has in its place): images come decoded.
+    loaders = (*LOADER_TYPES, 'mmmixer.LoadImageChecked')
+    pipeline_cfg = dataset.get('pipeline') or config.get('test_pipeline') or []
+    steps = [step for step in pipeline_cfg if step['type'] not in loaders]
     with DefaultScope.overwrite_default_scope(config.get('default_scope', 'mmpretrain')):
         pipeline = Compose([TRANSFORMS.build(step) for step in steps])
     decoding = loader_args(dataset.get('pipeline'))

@@ -232,12 +232,3 @@ def cutout(image: np.ndarray, pad_size: int, center: tuple[int, int], fill: int 
         fill
     )
     return out
-
-
-def __getattr__(name: str):
-    # The geometry ops lived in this module's predecessor, tf_image_ops, which stays importable for one release.
-    from mmmixer.transforms import pixel_geometry
-
-    if name in vars(pixel_geometry) and not name.startswith('_'):
-        return getattr(pixel_geometry, name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
