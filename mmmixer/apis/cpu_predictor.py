@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from mmmixer.errors import InputError
+from mmmixer.models.logits import logits_module
 
 DTYPES = ('fp32', 'bf16', 'int8', 'auto')
 # The x86 and Arm capability names of torch.cpu.get_capabilities() that mean bf16 arithmetic in hardware.
@@ -67,18 +68,6 @@ def resolve_dtype(dtype: str) -> str:
             'to take bf16 where the processor has it'
         )
     return dtype
-
-
-class _TensorMode(nn.Module):
-    """An mmengine model called as images -> logits (``mode='tensor'``); a plain module is called as it is."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-        self.takes_mode = hasattr(model, 'data_preprocessor')  # mmengine's BaseModel: forward(inputs, ..., mode)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model(images, mode='tensor') if self.takes_mode else self.model(images)
 
 
 def _freezing(on: bool):
@@ -167,7 +156,7 @@ def cpu_predictor(
         raise UnsupportedDtypeError(f'calibration images are for dtype int8, not {dtype}: leave them out')
     if dtype == 'int8':
         return _int8_predictor(model, example_inputs, calibration, compile)
-    module = _TensorMode(model).eval()
+    module = logits_module(model)
     input_dtype = None
     description = 'fp32 (eager)'
     if dtype == 'bf16':
@@ -195,7 +184,7 @@ def _int8_predictor(model, example_inputs, calibration, compile: bool) -> CpuPre
         raise UnsupportedDtypeError(
             f'int8 is unavailable in this installation ({INT8_MODULE}.quantize_int8: {error}); use dtype bf16 or fp32'
         ) from None
-    module = _TensorMode(model).eval()
+    module = logits_module(model)
     start = time.perf_counter()
     quantized = quantize_int8(module, example_inputs, calibration)
     description = f'int8 (static quantisation, calibrated in {time.perf_counter() - start:.1f} s)'

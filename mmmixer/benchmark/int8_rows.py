@@ -18,25 +18,16 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from mmmixer.deploy.int8 import logits_module, token_linears_visible
+from mmmixer.benchmark.cpu_inference import InferencePath
+from mmmixer.deploy.int8 import token_linears_visible
+from mmmixer.models.logits import logits_module
 
 CALIBRATION_IMAGES = 32
 CALIBRATION_SEED = 1
-
-
-class InferencePath(NamedTuple):
-    """A row as :class:`mmmixer.benchmark.cpu_inference.InferencePath` has it (same fields; that module imports
-    this one by name, so this one does not import it back)."""
-
-    name: str
-    dtype: str
-    build: Callable[[nn.Module, torch.Tensor], Callable]
-    measures_memory: bool = True
 
 
 def calibration_images(images: torch.Tensor, count: int = CALIBRATION_IMAGES) -> torch.Tensor:

@@ -19,17 +19,7 @@ from mmmixer.benchmark.settings import (
 from mmmixer.config.find import own_config
 from mmmixer.engine.fast_training import compile_in_place, use_amp, use_fused_optimizer
 from mmmixer.models.builders import build_in_scope, build_timm_mixer, classifier_config
-
-
-class _TensorMode(nn.Module):
-    """An mmpretrain classifier called like a plain module (images -> logits)."""
-
-    def __init__(self, classifier: nn.Module):
-        super().__init__()
-        self.classifier = classifier
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.classifier(images, mode='tensor')
+from mmmixer.models.logits import ClassifierLogits
 
 
 def build_model(implementation: str, settings: Settings) -> nn.Module:
@@ -49,7 +39,7 @@ def build_model(implementation: str, settings: Settings) -> nn.Module:
         config['neck'] = dict(type='GlobalAveragePooling', dim=1)  # its output is (B, C, N)
     else:
         config['backbone']['with_cp'] = with_cp
-    return _TensorMode(build_in_scope(config))
+    return ClassifierLogits(build_in_scope(config))
 
 
 def implementations_to_run(settings: Settings, mode: str) -> list[str]:

@@ -125,8 +125,9 @@ def check_int8_arguments(args: argparse.Namespace) -> None:
 
 
 def export_int8_command(args: argparse.Namespace, cfg, model) -> list:
-    from mmmixer.deploy.int8 import Int8Error, folder_batches, logits_module, torchao_missing
+    from mmmixer.deploy.int8 import Int8Error, folder_batches, torchao_missing
     from mmmixer.deploy.int8_export import export_int8
+    from mmmixer.models.logits import logits_module
 
     missing = torchao_missing()
     if missing:

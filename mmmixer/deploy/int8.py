@@ -36,6 +36,7 @@ from torch import nn
 
 from mmmixer.apis.image_batches import CALIBRATION_BATCH
 from mmmixer.errors import InputError
+from mmmixer.models.logits import logits_module
 
 logger = logging.getLogger(__name__)
 
@@ -364,21 +365,3 @@ def quantize_int8(model: nn.Module, example_inputs, calibration, *, config=None)
     seconds = time.perf_counter() - start
     logger.info('int8: calibrated on %d images in %.1f s', seen, seconds)
     return Int8Classifier(graph_module, seen, seconds)
-
-
-class ClassifierLogits(nn.Module):
-    """An mmengine classifier called as images -> logits (``mode='tensor'``)."""
-
-    def __init__(self, classifier: nn.Module):
-        super().__init__()
-        self.classifier = classifier
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.classifier(images, mode='tensor')
-
-
-def logits_module(model: nn.Module) -> nn.Module:
-    """An mmengine classifier called as images -> logits; any other module as it is."""
-    if hasattr(model, 'data_preprocessor') and hasattr(model, 'extract_feat'):
-        return ClassifierLogits(model).eval()
-    return model.eval()

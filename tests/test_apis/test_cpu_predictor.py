@@ -73,7 +73,7 @@ def test_fp32_is_the_model_itself():
     model = demo_classifier()
     images = torch.randn(8, 3, 32, 32)
     predict = cpu_predictor(model)
-    assert predict.dtype == 'fp32' and predict.module.model is model
+    assert predict.dtype == 'fp32' and predict.module.classifier is model
     assert torch.equal(predict(images), fp32_logits(model, images))
     assert all(parameter.requires_grad for parameter in model.parameters())  # still trainable: not changed
 

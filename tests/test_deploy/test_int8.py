@@ -9,12 +9,12 @@ from mmengine.config import Config
 from torch import nn
 
 from mmmixer.models.builders import build_in_scope
+from mmmixer.models.logits import logits_module
 from tests.helpers import REPO, randomize_
 
 pytest.importorskip('torchao')
 from mmmixer.deploy.int8 import (  # noqa: E402
     Int8Error,
-    logits_module,
     prepare_graph,
     quantize_int8,
     quantized_graph,
