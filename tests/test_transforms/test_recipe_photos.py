@@ -19,27 +19,9 @@ from mmmixer.errors import BrokenImageError, ConfigValueError
 from mmmixer.transforms import InceptionCrop, LoadImageTF
 from tests.data.recipe_photos import PHOTOS, digest, photo
 from tests.helpers import REPO
+from tests.test_transforms.test_recipe import DETERMINISTIC_OPS, SIGNED_OPS
 
 REFERENCE = REPO / 'tests' / 'data' / 'tf_recipe_photos.npz'
-DETERMINISTIC_OPS = {  # the config's op -> TensorFlow's
-    'TFAutoContrast': 'AutoContrast',
-    'TFEqualize': 'Equalize',
-    'Invert': 'Invert',
-    'Posterize': 'Posterize',
-    'TFSolarize': 'Solarize',
-    'TFSolarizeAdd': 'SolarizeAdd',
-    'TFEnhance:color': 'Color',
-    'TFEnhance:contrast': 'Contrast',
-    'TFEnhance:brightness': 'Brightness',
-    'TFEnhance:sharpness': 'Sharpness',
-}
-SIGNED_OPS = {
-    'TFGeometric:rotate': 'Rotate',
-    'TFGeometric:shear_x': 'ShearX',
-    'TFGeometric:shear_y': 'ShearY',
-    'TFGeometric:translate_x': 'TranslateX',
-    'TFGeometric:translate_y': 'TranslateY',
-}
 JPEGS = ('coffee', 'camera', 'chelsea')
 
 
